@@ -1,0 +1,150 @@
+# faultline — build, run, test, benchmark, install.
+#
+#   make          build everything into build/
+#   make deps     install what a fresh Debian 12 machine lacks (as root)
+#   make run      start faultlined in the foreground with sensible defaults
+#   make check    unit + integration tests (real BPF; needs root)
+#   make bench    overhead ratios against a same-run baseline
+#   make install  DESTDIR= PREFIX=
+#
+# V=1 shows the full commands.
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+.SUFFIXES:
+
+BUILD     ?= build
+ARCH      ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+CC        ?= gcc
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+VMLINUX_H ?=
+PREFIX    ?= /usr/local
+SANITIZE  ?=
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+# Debian packages the build, the daemon and the tests need.
+DEPS_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libsystemd-dev \
+	libjson-c-dev libinih-dev libmicrohttpd-dev libdw-dev libcmocka-dev \
+	uthash-dev pkg-config jq systemd util-linux procps iproute2 gcc make
+
+LIBS_PC  := libbpf json-c inih libmicrohttpd libdw libelf libsystemd zlib
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+	    -D_GNU_SOURCE -I$(BUILD) -Ibpf -Idaemon -Icli
+ifeq ($(SANITIZE),1)
+CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=address,undefined
+endif
+LDLIBS_DAEMON = $(shell pkg-config --libs $(LIBS_PC) 2>/dev/null) -lm
+LDLIBS_CLI    = $(shell pkg-config --libs json-c 2>/dev/null) -lm
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+
+# daemon/main.c holds main(); everything else also goes into a library that
+# the unit tests link against.
+DAEMON_SRCS := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
+DAEMON_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(DAEMON_SRCS))
+CLI_SRCS    := $(filter-out cli/main.c,$(wildcard cli/*.c))
+CLI_OBJS    := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRCS))
+
+UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
+UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+WL_SRCS     := $(wildcard tests/workloads/*.c)
+WL_BINS     := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(WL_SRCS))
+
+.PHONY: all deps run check check-unit check-integration bench install clean format
+all: $(BUILD)/faultlined $(BUILD)/faultline $(WL_BINS)
+
+deps:
+	@missing=""; for p in $(DEPS_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing:$$missing"; \
+		if [ "$$(id -u)" != 0 ]; then echo "make deps: need root to install:$$missing" >&2; exit 1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+$(BUILD)/vmlinux.h:
+	@mkdir -p $(@D)
+ifneq ($(VMLINUX_H),)
+	$(call msg,COPY,$@)cp $(VMLINUX_H) $@
+else
+	$(call msg,BTF,$@)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+endif
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/*.h $(BUILD)/vmlinux.h
+	@mkdir -p $(@D)
+	$(call msg,BPF,$@)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) \
+		-I$(BUILD) -Ibpf -c $< -o $@
+	$(Q)llvm-strip -g $@ 2>/dev/null || true
+
+$(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,SKEL,$@)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+$(BUILD)/daemon/%.o: daemon/%.c daemon/*.h bpf/faultline.h $(SKELS)
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/cli/%.o: cli/*.h
+$(BUILD)/cli/%.o: cli/%.c
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libfaultlined.a: $(DAEMON_OBJS)
+	$(call msg,AR,$@)ar rcs $@ $^
+
+$(BUILD)/libfaultline-cli.a: $(CLI_OBJS)
+	$(call msg,AR,$@)ar rcs $@ $^
+
+$(BUILD)/faultlined: $(BUILD)/daemon/main.o $(BUILD)/libfaultlined.a
+	$(call msg,LD,$@)$(CC) $(LDFLAGS) $^ $(LDLIBS_DAEMON) -o $@
+
+$(BUILD)/faultline: $(BUILD)/cli/main.o $(BUILD)/libfaultline-cli.a
+	$(call msg,LD,$@)$(CC) $(LDFLAGS) $^ $(LDLIBS_CLI) -o $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libfaultlined.a $(BUILD)/libfaultline-cli.a
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)$(CC) $(CFLAGS) $(LDFLAGS) $< $(BUILD)/libfaultlined.a \
+		$(BUILD)/libfaultline-cli.a $(LDLIBS_DAEMON) -lcmocka -o $@
+
+$(BUILD)/workloads/%: tests/workloads/%.c $(wildcard tests/workloads/*.h)
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)$(CC) -O2 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE $< -o $@ -lm
+
+run: deps all
+	@mkdir -p /run/faultline /var/lib/faultline
+	./$(BUILD)/faultlined --foreground
+
+# Unit tests, then the integration suites (in parallel, see tests/run.sh).
+check: deps all $(UNIT_BINS)
+	@BUILD=$(BUILD) bash tests/run.sh
+
+check-unit: all $(UNIT_BINS)
+	@BUILD=$(BUILD) bash tests/run.sh unit
+
+check-integration: all
+	@BUILD=$(BUILD) bash tests/run.sh integration
+
+bench: deps all
+	@bash tests/bench/run.sh $(BUILD)
+
+install: all
+	install -D -m 0755 $(BUILD)/faultlined $(DESTDIR)$(PREFIX)/sbin/faultlined
+	install -D -m 0755 $(BUILD)/faultline  $(DESTDIR)$(PREFIX)/bin/faultline
+
+format:
+	clang-format -i bpf/*.c bpf/*.h daemon/*.c daemon/*.h cli/*.c cli/*.h tests/unit/*.c
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Always-on event programs: what the kernel does not count for us.
+ *  - sched_process_exit: the final counters of a process whose last thread
+ *    exits, so a process shorter than one interval is still seen;
+ *  - brk/mmap/munmap/mremap: totals per tgid in mm_stats, an event only for a
+ *    single mapping at or above big_map_bytes;
+ *  - oom/mark_victim: the OOM killer's choice, and who was allocating.
+ * Syscalls use the per-syscall classic tracepoints: they run only for these
+ * four syscalls, where raw sys_enter/sys_exit would run on every syscall.
+ */
+#include "task.bpf.h"
+#include "maps.bpf.h"
+#include <bpf/bpf_tracing.h>
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+const volatile __u64 big_map_bytes = 64ull << 20;
+/* Wake the reader only once this much is waiting; a timer drains the rest. */
+const volatile __u64 wake_bytes = 64 << 10;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} events SEC(".maps");
+
+/* Events lost because the ring buffer was full, per kind. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FL_DROP_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+/* Processes whose mapping totals could not be kept (mm_stats full). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} mm_stats_full SEC(".maps");
+
+/* Arguments seen at syscall entry, needed again at exit. LRU: a thread killed
+ * inside the syscall never comes back for its entry. */
+struct pending_call {
+	__u64 arg0;
+	__u64 arg1;
+	__u64 arg2;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64);
+	__type(value, struct pending_call);
+} pending SEC(".maps");
+
+#define MAP_ANONYMOUS 0x20
+#define PAGE_ALIGN(x) (((x) + 4095) & ~4095ull)
+#define IS_ERR_VALUE(x) ((unsigned long)(x) >= (unsigned long)-4095)
+
+static __always_inline void count_drop(__u32 kind)
+{
+	__u64 *n = bpf_map_lookup_elem(&drops, &kind);
+
+	if (n)
+		*n += 1;
+}
+
+static __always_inline void *reserve(__u64 size, __u32 kind)
+{
+	void *e = bpf_ringbuf_reserve(&events, size, 0);
+
+	if (!e)
+		count_drop(kind);
+	return e;
+}
+
+/* No wake-up per event (DESIGN.md): the reader is woken when wake_bytes are
+ * waiting, or at once for events a person must hear about now. */
+static __always_inline void submit(void *e, bool urgent)
+{
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	if (urgent || bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wake_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(e, flags);
+}
+
+static __always_inline struct fl_mm_stats *stats_for_current(void)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 start = task_start_ns(task);
+	struct fl_mm_stats *st = bpf_map_lookup_elem(&mm_stats, &tgid);
+
+	if (st && st->start_ns == start)
+		return st;
+	/* New process, or a reused tgid whose exit we missed: start afresh. */
+	struct fl_mm_stats fresh = { .start_ns = start };
+	if (bpf_map_update_elem(&mm_stats, &tgid, &fresh, BPF_ANY)) {
+		__u32 zero = 0;
+		__u64 *n = bpf_map_lookup_elem(&mm_stats_full, &zero);
+		if (n)
+			*n += 1;
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&mm_stats, &tgid);
+}
+
+static __always_inline void stash(__u64 a0, __u64 a1, __u64 a2)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct pending_call c = { .arg0 = a0, .arg1 = a1, .arg2 = a2 };
+
+	bpf_map_update_elem(&pending, &id, &c, BPF_ANY);
+}
+
+static __always_inline bool unstash(struct pending_call *out)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct pending_call *c = bpf_map_lookup_elem(&pending, &id);
+
+	if (!c)
+		return false;
+	*out = *c;
+	bpf_map_delete_elem(&pending, &id);
+	return true;
+}
+
+static __always_inline void big_map_event(__u64 bytes, __u64 addr, __u32 kind)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct fl_big_map_event *e;
+
+	e = reserve(sizeof(*e), FL_EV_BIG_MAP);
+	if (!e)
+		return;
+	e->hdr.kind = FL_EV_BIG_MAP;
+	e->hdr.tgid = bpf_get_current_pid_tgid() >> 32;
+	e->hdr.ts_ns = bpf_ktime_get_boot_ns();
+	e->start_ns = task_start_ns(task);
+	e->bytes = bytes;
+	e->addr = addr;
+	e->map_kind = kind;
+	e->pad = 0;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	submit(e, false);
+}
+
+SEC("tracepoint/syscalls/sys_enter_brk")
+int sys_enter_brk(struct trace_event_raw_sys_enter *ctx)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+
+	stash(BPF_CORE_READ(task, mm, brk), 0, 0);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_brk")
+int sys_exit_brk(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pending_call c;
+	struct fl_mm_stats *st;
+	__u64 new_brk = ctx->ret;
+
+	if (!unstash(&c) || !(st = stats_for_current()))
+		return 0;
+	__sync_fetch_and_add(&st->brk_calls, 1);
+	if (new_brk > c.arg0) {
+		__sync_fetch_and_add(&st->brk_grow_bytes, new_brk - c.arg0);
+		if (new_brk - c.arg0 >= big_map_bytes) {
+			__sync_fetch_and_add(&st->big_maps, 1);
+			big_map_event(new_brk - c.arg0, c.arg0, FL_MAP_BRK);
+		}
+	} else if (new_brk < c.arg0) {
+		__sync_fetch_and_add(&st->brk_shrink_bytes, c.arg0 - new_brk);
+	}
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_mmap")
+int sys_enter_mmap(struct trace_event_raw_sys_enter *ctx)
+{
+	stash(ctx->args[1], ctx->args[3], 0); /* len, flags */
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_mmap")
+int sys_exit_mmap(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pending_call c;
+	struct fl_mm_stats *st;
+	__u64 len;
+
+	if (!unstash(&c) || IS_ERR_VALUE(ctx->ret) || !(st = stats_for_current()))
+		return 0;
+	len = PAGE_ALIGN(c.arg0);
+	__sync_fetch_and_add(&st->mmap_calls, 1);
+	if (c.arg1 & MAP_ANONYMOUS)
+		__sync_fetch_and_add(&st->mmap_anon_bytes, len);
+	else
+		__sync_fetch_and_add(&st->mmap_file_bytes, len);
+	if (len >= big_map_bytes) {
+		__sync_fetch_and_add(&st->big_maps, 1);
+		big_map_event(len, ctx->ret,
+			      (c.arg1 & MAP_ANONYMOUS) ? FL_MAP_MMAP_ANON : FL_MAP_MMAP_FILE);
+	}
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_munmap")
+int sys_enter_munmap(struct trace_event_raw_sys_enter *ctx)
+{
+	stash(ctx->args[1], 0, 0); /* len */
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_munmap")
+int sys_exit_munmap(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pending_call c;
+	struct fl_mm_stats *st;
+
+	if (!unstash(&c) || ctx->ret != 0 || !(st = stats_for_current()))
+		return 0;
+	__sync_fetch_and_add(&st->munmap_calls, 1);
+	__sync_fetch_and_add(&st->munmap_bytes, PAGE_ALIGN(c.arg0));
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_mremap")
+int sys_enter_mremap(struct trace_event_raw_sys_enter *ctx)
+{
+	stash(ctx->args[1], ctx->args[2], 0); /* old_len, new_len */
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_mremap")
+int sys_exit_mremap(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pending_call c;
+	struct fl_mm_stats *st;
+	__u64 old_len, new_len;
+
+	if (!unstash(&c) || IS_ERR_VALUE(ctx->ret) || !(st = stats_for_current()))
+		return 0;
+	old_len = PAGE_ALIGN(c.arg0);
+	new_len = PAGE_ALIGN(c.arg1);
+	__sync_fetch_and_add(&st->mremap_calls, 1);
+	if (new_len > old_len) {
+		__sync_fetch_and_add(&st->mremap_grow_bytes, new_len - old_len);
+		if (new_len - old_len >= big_map_bytes) {
+			__sync_fetch_and_add(&st->big_maps, 1);
+			big_map_event(new_len - old_len, ctx->ret, FL_MAP_MREMAP);
+		}
+	} else if (old_len > new_len) {
+		__sync_fetch_and_add(&st->mremap_shrink_bytes, old_len - new_len);
+	}
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(sched_process_exit, struct task_struct *task)
+{
+	struct task_struct *leader;
+	struct fl_exit_event *e;
+	struct fl_mm_stats *st;
+	__u32 tgid;
+
+	if (BPF_CORE_READ(task, flags) & PF_KTHREAD)
+		return 0;
+	/* Only the last thread: signal->live reached zero before this point. */
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;
+
+	tgid = BPF_CORE_READ(task, tgid);
+	e = reserve(sizeof(*e), FL_EV_EXIT);
+	if (!e)
+		return 0;
+	leader = BPF_CORE_READ(task, group_leader);
+	e->hdr.kind = FL_EV_EXIT;
+	e->hdr.tgid = tgid;
+	e->hdr.ts_ns = bpf_ktime_get_boot_ns();
+	e->start_ns = BPF_CORE_READ(leader, start_boottime);
+	/* Reaped threads are in signal->*_flt; this task's own counters are
+	 * not yet, nor a zombie leader's when another thread exits last. */
+	e->min_flt = BPF_CORE_READ(task, signal, min_flt) + BPF_CORE_READ(task, min_flt);
+	e->maj_flt = BPF_CORE_READ(task, signal, maj_flt) + BPF_CORE_READ(task, maj_flt);
+	if (leader != task) {
+		e->min_flt += BPF_CORE_READ(leader, min_flt);
+		e->maj_flt += BPF_CORE_READ(leader, maj_flt);
+	}
+	e->maxrss_pages = BPF_CORE_READ(task, signal, maxrss);
+	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->uid = BPF_CORE_READ(task, cred, uid.val);
+	e->exit_code = BPF_CORE_READ(task, exit_code);
+	bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), leader->comm);
+
+	e->has_mm_stats = 0;
+	__builtin_memset(&e->mm, 0, sizeof(e->mm));
+	st = bpf_map_lookup_elem(&mm_stats, &tgid);
+	if (st && st->start_ns == e->start_ns) {
+		__builtin_memcpy(&e->mm, st, sizeof(e->mm));
+		e->has_mm_stats = 1;
+	}
+	if (st)
+		bpf_map_delete_elem(&mm_stats, &tgid);
+	submit(e, false);
+	return 0;
+}
+
+static __always_inline void fill_oom_trigger(struct fl_oom_event *e)
+{
+	struct task_struct *cur = (void *)bpf_get_current_task();
+
+	e->hdr.kind = FL_EV_OOM_VICTIM;
+	e->hdr.ts_ns = bpf_ktime_get_boot_ns();
+	e->trigger_tgid = bpf_get_current_pid_tgid() >> 32;
+	e->trigger_pid = (__u32)bpf_get_current_pid_tgid();
+	e->trigger_memcg_id = task_memcg_id(cur);
+	bpf_get_current_comm(e->trigger_comm, sizeof(e->trigger_comm));
+}
+
+SEC("tp_btf/mark_victim")
+int BPF_PROG(mark_victim_btf, struct task_struct *victim)
+{
+	struct fl_oom_event *e;
+	struct mm_struct *mm;
+
+	e = reserve(sizeof(*e), FL_EV_OOM_VICTIM);
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	fill_oom_trigger(e);
+	e->hdr.tgid = BPF_CORE_READ(victim, tgid);
+	e->victim_start_ns = task_start_ns(victim);
+	e->victim_uid = BPF_CORE_READ(victim, cred, uid.val);
+	e->oom_score_adj = BPF_CORE_READ(victim, signal, oom_score_adj);
+	e->memcg_id = task_memcg_id(victim);
+	bpf_probe_read_kernel_str(e->victim_comm, sizeof(e->victim_comm), victim->comm);
+	mm = BPF_CORE_READ(victim, mm);
+	if (mm) {
+		e->rss_file = mm_counter(mm, FL_MM_FILEPAGES);
+		e->rss_anon = mm_counter(mm, FL_MM_ANONPAGES);
+		e->swap_ents = mm_counter(mm, FL_MM_SWAPENTS);
+		e->rss_shmem = mm_counter(mm, FL_MM_SHMEMPAGES);
+		e->pgtables_bytes = BPF_CORE_READ(mm, pgtables_bytes.counter);
+		e->total_vm = BPF_CORE_READ(mm, total_vm);
+	}
+	submit(e, true);
+	return 0;
+}
+
+/* Fallback where tp_btf is not available: the classic tracepoint's record.
+ * Its RSS fields are in KiB (and absent on old kernels). */
+SEC("tracepoint/oom/mark_victim")
+int mark_victim_tp(struct trace_event_raw_mark_victim *ctx)
+{
+	struct fl_oom_event *e;
+
+	e = reserve(sizeof(*e), FL_EV_OOM_VICTIM);
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	fill_oom_trigger(e);
+	e->hdr.tgid = BPF_CORE_READ(ctx, pid);
+	if (bpf_core_field_exists(ctx->anon_rss)) {
+		e->rss_anon = BPF_CORE_READ(ctx, anon_rss) >> 2;
+		e->rss_file = BPF_CORE_READ(ctx, file_rss) >> 2;
+		e->rss_shmem = BPF_CORE_READ(ctx, shmem_rss) >> 2;
+		e->total_vm = BPF_CORE_READ(ctx, total_vm) >> 2;
+		e->pgtables_bytes = BPF_CORE_READ(ctx, pgtables) << 10;
+		e->oom_score_adj = BPF_CORE_READ(ctx, oom_score_adj);
+		e->victim_uid = BPF_CORE_READ(ctx, uid);
+	}
+	submit(e, true);
+	return 0;
+}

@@ -1,0 +1,138 @@
+#include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "units.h"
+
+void config_defaults(struct fl_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->socket_path, sizeof(c->socket_path), "%s", FL_DEFAULT_SOCKET);
+	snprintf(c->state_dir, sizeof(c->state_dir), "%s", FL_DEFAULT_STATE_DIR);
+	c->interval_ms = 1000;
+	c->big_map_bytes = 64ull << 20;
+	c->ringbuf_bytes = 1ull << 20;
+	c->max_processes = 65536;
+	c->exited_keep = 4096;
+	c->mm_stats_entries = 65536;
+	c->max_clients = 64;
+}
+
+enum key_type { K_PATH, K_DURATION, K_BYTES, K_UINT };
+
+struct key_def {
+	const char *section;
+	const char *name;
+	enum key_type type;
+	size_t off;
+	size_t size; /* for K_PATH */
+	uint64_t min, max;
+};
+
+#define OFF(f) offsetof(struct fl_config, f)
+#define SZ(f) sizeof(((struct fl_config *)0)->f)
+
+/* Every key, its type and its range; faultlined.conf(5) documents them. */
+static const struct key_def keys[] = {
+	{ "daemon", "socket", K_PATH, OFF(socket_path), SZ(socket_path), 0, 0 },
+	{ "daemon", "state_dir", K_PATH, OFF(state_dir), SZ(state_dir), 0, 0 },
+	{ "daemon", "interval", K_DURATION, OFF(interval_ms), 0, 100, 3600 * 1000 },
+	{ "daemon", "max_clients", K_UINT, OFF(max_clients), 0, 1, 4096 },
+	{ "events", "big_mapping", K_BYTES, OFF(big_map_bytes), 0, 4096, 1ull << 50 },
+	{ "events", "ring_buffer", K_BYTES, OFF(ringbuf_bytes), 0, 64 << 10, 1ull << 30 },
+	{ "limits", "max_processes", K_UINT, OFF(max_processes), 0, 16, 10000000 },
+	{ "limits", "exited_keep", K_UINT, OFF(exited_keep), 0, 0, 10000000 },
+	{ "limits", "mapping_stats_entries", K_UINT, OFF(mm_stats_entries), 0, 1024, 4194304 },
+};
+
+struct parse_ctx {
+	struct fl_config *cfg;
+	char *err;
+	size_t errlen;
+};
+
+static int handle_key(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_ctx *ctx = user;
+	const struct key_def *k = NULL;
+	uint64_t v;
+	int r;
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strcmp(section, keys[i].section) && !strcmp(name, keys[i].name))
+			k = &keys[i];
+	if (!k) {
+		snprintf(ctx->err, ctx->errlen, "unknown key '%s' in section [%s]", name, section);
+		return 0;
+	}
+	if (k->type == K_PATH) {
+		if (value[0] != '/' || strlen(value) >= k->size) {
+			snprintf(ctx->err, ctx->errlen, "%s: '%s' is not an absolute path shorter than %zu bytes",
+				 name, value, k->size);
+			return 0;
+		}
+		memcpy((char *)ctx->cfg + k->off, value, strlen(value) + 1);
+		return 1;
+	}
+	r = k->type == K_DURATION ? parse_duration_ms(value, &v)
+	  : k->type == K_BYTES	  ? parse_bytes(value, &v)
+				  : parse_uint(value, &v);
+	if (r || v < k->min || v > k->max) {
+		static const char *const what[] = { "", "a duration (e.g. 500ms, 2s, 1m)",
+						    "a size (e.g. 64M, 1G)", "a whole number" };
+		snprintf(ctx->err, ctx->errlen, "%s = '%s': expected %s between %llu and %llu", name,
+			 value, what[k->type], (unsigned long long)k->min, (unsigned long long)k->max);
+		return 0;
+	}
+	memcpy((char *)ctx->cfg + k->off, &v, sizeof(v));
+	return 1;
+}
+
+int config_load(struct fl_config *c, const char *path, bool required, char *err, size_t errlen)
+{
+	struct fl_config tmp = *c;
+	struct parse_ctx ctx = { .cfg = &tmp, .err = err, .errlen = errlen };
+	char why[256] = "";
+	FILE *f;
+	int line;
+
+	f = fopen(path, "r");
+	if (!f) {
+		int e = errno;
+
+		if (e == ENOENT && !required)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		return -e;
+	}
+	ctx.err = why;
+	ctx.errlen = sizeof(why);
+	line = ini_parse_file(f, handle_key, &ctx);
+	fclose(f);
+	if (line != 0) {
+		snprintf(err, errlen, "%s:%d: %s", path, line, why[0] ? why : "syntax error");
+		return -EINVAL;
+	}
+	/* Only a wholly valid file replaces the settings in force. */
+	*c = tmp;
+	return 0;
+}
+
+int config_validate(const struct fl_config *c, char *err, size_t errlen)
+{
+	if (c->ringbuf_bytes & (c->ringbuf_bytes - 1)) {
+		snprintf(err, errlen, "ring_buffer must be a power of two (got %llu)",
+			 (unsigned long long)c->ringbuf_bytes);
+		return -EINVAL;
+	}
+	if (c->ringbuf_bytes % (uint64_t)sysconf(_SC_PAGESIZE)) {
+		snprintf(err, errlen, "ring_buffer must be a multiple of the page size");
+		return -EINVAL;
+	}
+	return 0;
+}

@@ -1,0 +1,35 @@
+/* faultlined's settings: defaults, the config file (INI, parsed by inih),
+ * then command-line options on top. */
+#ifndef FAULTLINE_CONFIG_H
+#define FAULTLINE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FL_DEFAULT_CONFIG "/etc/faultline/faultlined.conf"
+#define FL_DEFAULT_SOCKET "/run/faultline/faultline.sock"
+#define FL_DEFAULT_STATE_DIR "/var/lib/faultline"
+
+struct fl_config {
+	char socket_path[108]; /* sun_path */
+	char state_dir[256];
+	uint64_t interval_ms;
+	uint64_t big_map_bytes;
+	uint64_t ringbuf_bytes;
+	uint64_t max_processes;
+	uint64_t exited_keep;
+	uint64_t mm_stats_entries;
+	uint64_t max_clients;
+};
+
+void config_defaults(struct fl_config *c);
+
+/* Reads an INI file over *c. A missing file is fine when !required.
+ * On error returns -errno / -EINVAL and writes "path:line: why" to err. */
+int config_load(struct fl_config *c, const char *path, bool required, char *err, size_t errlen);
+
+/* Checks that hold across keys; "why" into err. */
+int config_validate(const struct fl_config *c, char *err, size_t errlen);
+
+#endif

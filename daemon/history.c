@@ -1,0 +1,127 @@
+#include "history.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* 1 min at 1 s, 10 min at 10 s, 2 h at 1 min, 12 h at 10 min, 1 week at 1 h. */
+const uint32_t hist_tier_step[HIST_TIERS] = { 0, 10, 60, 600, 3600 };
+const uint16_t hist_tier_cap[HIST_TIERS] = { 60, 60, 120, 72, 168 };
+
+static int ring_push(struct hist_ring *r, uint16_t max, const struct hist_sample *s)
+{
+	if (r->len < r->cap) {
+		r->s[(r->head + r->len) % r->cap] = *s;
+		r->len++;
+		return 0;
+	}
+	if (r->cap < max) {
+		/* Grow: unroll into a bigger array, oldest first. */
+		uint16_t ncap = r->cap ? r->cap * 2 : 4;
+		struct hist_sample *n;
+
+		if (ncap > max)
+			ncap = max;
+		n = malloc(sizeof(*n) * ncap);
+		if (!n)
+			return -ENOMEM;
+		for (uint16_t i = 0; i < r->len; i++)
+			n[i] = r->s[(r->head + i) % r->cap];
+		free(r->s);
+		r->s = n;
+		r->cap = ncap;
+		r->head = 0;
+		r->s[r->len++] = *s;
+		return 0;
+	}
+	r->s[r->head] = *s; /* full: overwrite the oldest */
+	r->head = (r->head + 1) % r->cap;
+	return 0;
+}
+
+static const struct hist_sample *ring_last(const struct hist_ring *r)
+{
+	if (!r->len)
+		return NULL;
+	return &r->s[(r->head + r->len - 1) % r->cap];
+}
+
+int history_add(struct history *h, const struct hist_sample *s)
+{
+	int err = ring_push(&h->tier[0], hist_tier_cap[0], s);
+
+	for (int t = 1; t < HIST_TIERS && !err; t++) {
+		const struct hist_sample *last = ring_last(&h->tier[t]);
+
+		/* One sample per step: the first one of each bucket. */
+		if (last && s->t / hist_tier_step[t] == last->t / hist_tier_step[t])
+			continue;
+		err = ring_push(&h->tier[t], hist_tier_cap[t], s);
+	}
+	return err;
+}
+
+void history_free(struct history *h)
+{
+	for (int t = 0; t < HIST_TIERS; t++)
+		free(h->tier[t].s);
+	memset(h, 0, sizeof(*h));
+}
+
+size_t history_len(const struct history *h, int tier)
+{
+	return h->tier[tier].len;
+}
+
+const struct hist_sample *history_at(const struct history *h, int tier, size_t i)
+{
+	const struct hist_ring *r = &h->tier[tier];
+
+	if (i >= r->len)
+		return NULL;
+	return &r->s[(r->head + i) % r->cap];
+}
+
+const struct hist_sample *history_last(const struct history *h)
+{
+	return ring_last(&h->tier[0]);
+}
+
+size_t history_series(const struct history *h, struct hist_sample *out, size_t max)
+{
+	/* Walk from the coarsest tier to the finest; each tier contributes
+	 * only the samples older than what the next finer tier holds. */
+	size_t n = 0;
+
+	for (int t = HIST_TIERS - 1; t >= 0; t--) {
+		const struct hist_ring *r = &h->tier[t];
+		uint32_t finer_start = UINT32_MAX;
+
+		for (int f = t - 1; f >= 0; f--) {
+			if (h->tier[f].len) {
+				uint32_t ft = history_at(h, f, 0)->t;
+				if (ft < finer_start)
+					finer_start = ft;
+			}
+		}
+		for (size_t i = 0; i < r->len && n < max; i++) {
+			const struct hist_sample *s = history_at(h, t, i);
+
+			if (t > 0 && s->t >= finer_start)
+				break;
+			if (n && s->t <= out[n - 1].t)
+				continue;
+			out[n++] = *s;
+		}
+	}
+	return n;
+}
+
+size_t history_bytes(const struct history *h)
+{
+	size_t b = 0;
+
+	for (int t = 0; t < HIST_TIERS; t++)
+		b += (size_t)h->tier[t].cap * sizeof(struct hist_sample);
+	return b;
+}

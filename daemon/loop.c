@@ -1,0 +1,307 @@
+/* The event loop: one epoll over the ring buffer, a timerfd for snapshots, a
+ * signalfd and the query socket. Nothing here blocks. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "procfs.h"
+#include "snapshot.h"
+
+static struct ep_tag timer_tag = { EP_TIMER }, signal_tag = { EP_SIGNAL }, ring_tag = { EP_RING };
+
+uint64_t now_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
+}
+
+uint32_t now_wall_s(void)
+{
+	return (uint32_t)time(NULL);
+}
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000ull + ts.tv_nsec / 1000;
+}
+
+void daemon_publish(struct daemon *d, json_object *ev)
+{
+	json_object *line = json_object_new_object();
+
+	eventlog_add(&d->events, ev);
+	json_object_object_add(line, "v", json_object_new_int(FL_PROTOCOL_VERSION));
+	json_object_object_add(line, "event", json_object_get(ev));
+	server_broadcast(&d->server, line);
+	json_object_put(line);
+}
+
+static uint64_t boot_to_wall_ms(const struct daemon *d, uint64_t boot_ns)
+{
+	return (uint64_t)((int64_t)boot_ns + d->boot_to_wall_ns) / 1000000;
+}
+
+static void on_oom(struct daemon *d, const struct fl_oom_event *e)
+{
+	json_object *ev = json_object_new_object(), *v = json_object_new_object(), *t = json_object_new_object();
+	const char *cg = cgcache_get(&d->cgroups, e->memcg_id);
+	long ps = sysconf(_SC_PAGESIZE);
+
+	json_object_object_add(ev, "type", json_object_new_string("oom_kill"));
+	json_object_object_add(ev, "time_ms", json_object_new_uint64(boot_to_wall_ms(d, e->hdr.ts_ns)));
+	json_object_object_add(v, "pid", json_object_new_uint64(e->hdr.tgid));
+	json_object_object_add(v, "comm", json_object_new_string(e->victim_comm));
+	json_object_object_add(v, "uid", json_object_new_uint64(e->victim_uid));
+	json_object_object_add(v, "rss_anon", json_object_new_uint64(e->rss_anon * ps));
+	json_object_object_add(v, "rss_file", json_object_new_uint64(e->rss_file * ps));
+	json_object_object_add(v, "rss_shmem", json_object_new_uint64(e->rss_shmem * ps));
+	json_object_object_add(v, "swap", json_object_new_uint64(e->swap_ents * ps));
+	json_object_object_add(v, "pgtables", json_object_new_uint64(e->pgtables_bytes));
+	json_object_object_add(v, "oom_score_adj", json_object_new_int(e->oom_score_adj));
+	json_object_object_add(v, "memcg_id", json_object_new_uint64(e->memcg_id));
+	json_object_object_add(v, "cgroup", cg ? json_object_new_string(cg) : NULL);
+	json_object_object_add(ev, "victim", v);
+	json_object_object_add(t, "pid", json_object_new_uint64(e->trigger_tgid));
+	json_object_object_add(t, "comm", json_object_new_string(e->trigger_comm));
+	json_object_object_add(ev, "trigger", t);
+	log_msg(LOG_CRIT, "OOM killer: killed %s (pid %u, %llu KiB anon) in %s, triggered by %s (pid %u)",
+		e->victim_comm, e->hdr.tgid, (unsigned long long)(e->rss_anon * ps) >> 10, cg ? cg : "?",
+		e->trigger_comm, e->trigger_tgid);
+	daemon_publish(d, ev);
+}
+
+static void on_big_map(struct daemon *d, const struct fl_big_map_event *e)
+{
+	static const char *const kinds[] = { "?", "mmap-anon", "mmap-file", "mremap", "brk" };
+	json_object *ev = json_object_new_object();
+
+	json_object_object_add(ev, "type", json_object_new_string("big_mapping"));
+	json_object_object_add(ev, "time_ms", json_object_new_uint64(boot_to_wall_ms(d, e->hdr.ts_ns)));
+	json_object_object_add(ev, "pid", json_object_new_uint64(e->hdr.tgid));
+	json_object_object_add(ev, "comm", json_object_new_string(e->comm));
+	json_object_object_add(ev, "bytes", json_object_new_uint64(e->bytes));
+	json_object_object_add(ev, "kind", json_object_new_string(kinds[e->map_kind < 5 ? e->map_kind : 0]));
+	log_info("big mapping: %s (pid %u) mapped %llu MiB (%s)", e->comm, e->hdr.tgid,
+		 (unsigned long long)e->bytes >> 20, kinds[e->map_kind < 5 ? e->map_kind : 0]);
+	daemon_publish(d, ev);
+}
+
+/* Ring-buffer callback: sizes are checked before any field is read. */
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct daemon *d = ctx;
+	struct fl_event_hdr hdr;
+	static const size_t want[FL_EV__MAX] = {
+		[FL_EV_EXIT] = sizeof(struct fl_exit_event),
+		[FL_EV_BIG_MAP] = sizeof(struct fl_big_map_event),
+		[FL_EV_OOM_VICTIM] = sizeof(struct fl_oom_event),
+	};
+
+	if (size < sizeof(hdr)) {
+		d->stats.events_bad++;
+		return 0;
+	}
+	memcpy(&hdr, data, sizeof(hdr));
+	if (hdr.kind == 0 || hdr.kind >= FL_EV__MAX || size < want[hdr.kind]) {
+		d->stats.events_bad++;
+		return 0;
+	}
+	d->stats.events[hdr.kind]++;
+	switch (hdr.kind) {
+	case FL_EV_EXIT:
+		proctab_exit(&d->procs, data, now_mono_ms(), now_wall_s());
+		break;
+	case FL_EV_BIG_MAP:
+		on_big_map(d, data);
+		break;
+	case FL_EV_OOM_VICTIM:
+		on_oom(d, data);
+		break;
+	}
+	return 0;
+}
+
+int daemon_event_fn(void *ctx, void *data, size_t size)
+{
+	return on_event(ctx, data, size);
+}
+
+static void apply_rec(const struct fl_proc_rec *rec, void *ctx)
+{
+	struct daemon *d = ctx;
+	bool is_new;
+	struct proc *p = proctab_apply(&d->procs, rec, &is_new);
+
+	if (!p || !is_new)
+		return;
+	/* Once per process, never per snapshot. */
+	p->cmdline = procfs_cmdline("/proc", p->key.tgid);
+	if (p->memcg_id && !cgcache_get(&d->cgroups, p->memcg_id)) {
+		char path[512];
+
+		if (procfs_memcg_path("/proc", p->key.tgid, path, sizeof(path)) == 0)
+			cgcache_put(&d->cgroups, p->memcg_id, path);
+	}
+}
+
+void daemon_snapshot(struct daemon *d)
+{
+	struct snapshot_counts counts;
+	const void *buf;
+	size_t len;
+	uint64_t t0 = now_us(), dt;
+	int r;
+
+	/* Exits first, so a process that ended is not taken for vanished. */
+	probes_consume(&d->probes);
+	r = probes_snapshot(&d->probes, &buf, &len);
+	if (r) {
+		d->stats.snapshot_errors++;
+		log_warn("snapshot failed: %s", strerror(-r));
+		return;
+	}
+	proctab_begin_round(&d->procs, now_mono_ms(), now_wall_s());
+	r = snapshot_parse(buf, len, apply_rec, d, &counts);
+	if (r) {
+		d->stats.snapshot_errors++;
+		log_warn("snapshot stream malformed (%zu bytes): %s", len, strerror(-r));
+		return;
+	}
+	proctab_end_round(&d->procs);
+	d->stats.orphan_threads += counts.orphan_threads;
+	d->stats.snapshots++;
+	dt = now_us() - t0;
+	d->stats.snapshot_last_us = dt;
+	if (dt > d->stats.snapshot_max_us)
+		d->stats.snapshot_max_us = dt;
+}
+
+static int set_interval(struct daemon *d)
+{
+	struct itimerspec its = {
+		.it_interval = { d->cfg.interval_ms / 1000, (d->cfg.interval_ms % 1000) * 1000000 },
+		.it_value = { d->cfg.interval_ms / 1000, (d->cfg.interval_ms % 1000) * 1000000 },
+	};
+
+	return timerfd_settime(d->timer_fd, 0, &its, NULL) ? -errno : 0;
+}
+
+static void reload(struct daemon *d)
+{
+	struct fl_config next = d->cfg;
+	char err[512];
+
+	if (config_load(&next, d->config_path, false, err, sizeof(err)) ||
+	    config_validate(&next, err, sizeof(err))) {
+		log_err("reload refused, keeping the running config: %s", err);
+		return;
+	}
+	if (next.interval_ms != d->cfg.interval_ms) {
+		d->cfg.interval_ms = next.interval_ms;
+		set_interval(d);
+	}
+	log_info("reloaded %s: interval %llu ms", d->config_path, (unsigned long long)d->cfg.interval_ms);
+}
+
+int daemon_setup_loop(struct daemon *d)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	sigset_t mask;
+
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d->epfd < 0)
+		return -errno;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	d->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (d->signal_fd < 0 || d->timer_fd < 0)
+		return -errno;
+	ev.data.ptr = &signal_tag;
+	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->signal_fd, &ev))
+		return -errno;
+	ev.data.ptr = &timer_tag;
+	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->timer_fd, &ev))
+		return -errno;
+	return 0;
+}
+
+int daemon_run(struct daemon *d)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &ring_tag };
+	int r;
+
+	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, probes_ring_fd(&d->probes), &ev))
+		return -errno;
+	if ((r = set_interval(d)))
+		return r;
+	daemon_snapshot(d); /* a first picture at once, not one interval later */
+
+	while (!d->stopping) {
+		struct epoll_event evs[32];
+		int n = epoll_wait(d->epfd, evs, 32, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		for (int i = 0; i < n; i++) {
+			struct ep_tag *tag = evs[i].data.ptr;
+
+			switch (tag->kind) {
+			case EP_TIMER: {
+				uint64_t ticks;
+
+				if (read(d->timer_fd, &ticks, sizeof(ticks)) == sizeof(ticks)) {
+					daemon_snapshot(d);
+					server_sweep(&d->server, now_mono_ms());
+				}
+				break;
+			}
+			case EP_SIGNAL: {
+				struct signalfd_siginfo si;
+
+				while (read(d->signal_fd, &si, sizeof(si)) == sizeof(si)) {
+					if (si.ssi_signo == SIGHUP)
+						reload(d);
+					else
+						d->stopping = true;
+				}
+				break;
+			}
+			case EP_RING:
+				probes_consume(&d->probes);
+				break;
+			case EP_LISTEN:
+				server_on_listen(&d->server);
+				break;
+			case EP_CLIENT:
+				server_on_client(&d->server, (struct client *)tag, evs[i].events);
+				break;
+			default:
+				break;
+			}
+		}
+		server_reap(&d->server);
+	}
+	probes_consume(&d->probes);
+	return 0;
+}

@@ -1,0 +1,80 @@
+#include "procfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+char *procfs_cmdline(const char *proc_root, pid_t pid)
+{
+	char path[128], buf[4096];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%d/cmdline", proc_root, (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	while (n > 0 && buf[n - 1] == 0)
+		n--;
+	for (ssize_t i = 0; i < n; i++)
+		if (buf[i] == 0)
+			buf[i] = ' ';
+	buf[n] = 0;
+	return n ? strdup(buf) : NULL;
+}
+
+int procfs_memcg_path(const char *proc_root, pid_t pid, char *out, size_t len)
+{
+	char path[128], line[1024], v2[1024] = "";
+	int found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%d/cgroup", proc_root, (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char *ctrl = strchr(line, ':'), *p;
+
+		line[strcspn(line, "\n")] = 0;
+		if (!ctrl || !(p = strchr(ctrl + 1, ':')))
+			continue;
+		*p++ = 0;
+		ctrl++;
+		if (!strcmp(line, "0") && !*ctrl) {
+			snprintf(v2, sizeof(v2), "%s", p);
+			continue;
+		}
+		/* v1: a comma-separated controller list */
+		for (char *tok = strtok(ctrl, ","); tok; tok = strtok(NULL, ",")) {
+			if (!strcmp(tok, "memory")) {
+				snprintf(out, len, "%s", p);
+				found = 1;
+			}
+		}
+	}
+	fclose(f);
+	if (found)
+		return 0;
+	if (v2[0]) {
+		snprintf(out, len, "%s", v2);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+const char *cgroup_unit_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash || !slash[1])
+		return "-";
+	return slash + 1;
+}
