@@ -1,0 +1,126 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "render.h"
+
+static void line_bytes(const char *label, uint64_t v)
+{
+	char b[32];
+
+	printf("  %-14s %s\n", label, fmt_bytes(v, b, sizeof(b)));
+}
+
+static void print_history(json_object *hist)
+{
+	size_t n = hist ? json_object_array_length(hist) : 0;
+	double *anon, *rss, *flt;
+	char spark[512], a[32], b[32];
+
+	if (n < 2)
+		return;
+	anon = calloc(n, sizeof(double));
+	rss = calloc(n, sizeof(double));
+	flt = calloc(n, sizeof(double));
+	if (!anon || !rss || !flt)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		json_object *s = json_object_array_get_idx(hist, i);
+
+		anon[i] = (double)(jget_u64(s, "anon") + jget_u64(s, "swap"));
+		rss[i] = (double)(jget_u64(s, "anon") + jget_u64(s, "file") + jget_u64(s, "shmem"));
+		flt[i] = i ? (double)(jget_u64(s, "minflt") - jget_u64(json_object_array_get_idx(hist, i - 1), "minflt"))
+			   : 0;
+	}
+	uint64_t t0 = jget_u64(json_object_array_get_idx(hist, 0), "t");
+	uint64_t t1 = jget_u64(json_object_array_get_idx(hist, n - 1), "t");
+	printf("history (%zu samples over %s)\n", n, fmt_duration(t1 - t0, a, sizeof(a)));
+	printf("  anon+swap  %s  %s → %s\n", fmt_sparkline(anon, n, 60, spark, sizeof(spark)),
+	       fmt_bytes((uint64_t)anon[0], a, sizeof(a)), fmt_bytes((uint64_t)anon[n - 1], b, sizeof(b)));
+	printf("  rss        %s  %s → %s\n", fmt_sparkline(rss, n, 60, spark, sizeof(spark)),
+	       fmt_bytes((uint64_t)rss[0], a, sizeof(a)), fmt_bytes((uint64_t)rss[n - 1], b, sizeof(b)));
+	printf("  minflt     %s\n", fmt_sparkline(flt + 1, n - 1, 60, spark, sizeof(spark)));
+out:
+	free(anon);
+	free(rss);
+	free(flt);
+}
+
+int verb_show(struct cli *cli, int argc, char **argv)
+{
+	json_object *reply, *d, *args, *mm, *ex;
+	char a[32], b[32], *end;
+	long pid;
+	int r;
+
+	if (argc != 2)
+		return cli_usage_error(cli, "show wants one PID");
+	pid = strtol(argv[1], &end, 10);
+	if (*end || pid <= 0 || pid > 4194304)
+		return cli_usage_error(cli, "'%s' is not a pid", argv[1]);
+	args = json_object_new_object();
+	json_object_object_add(args, "pid", json_object_new_int64(pid));
+	if ((r = cli_call(cli, "show", args, &reply, &d)))
+		return r;
+	if (cli->json) {
+		cli_print_json(d);
+		json_object_put(reply);
+		return EXIT_OK;
+	}
+	printf("%s (pid %lld, ppid %lld, uid %lld) %s\n", jget_str(d, "comm", "?"), (long long)jget_i64(d, "pid"),
+	       (long long)jget_i64(d, "ppid"), (long long)jget_i64(d, "uid"), jget_str(d, "state", "?"));
+	if (jget_str(d, "cmdline", NULL))
+		printf("  cmdline        %s\n", jget_str(d, "cmdline", ""));
+	printf("  cgroup         %s\n", jget_str(d, "cgroup", "?"));
+	printf("  threads        %lld   oom_score_adj %lld\n", (long long)jget_i64(d, "threads"),
+	       (long long)jget_i64(d, "oom_score_adj"));
+	printf("memory\n");
+	line_bytes("rss", jget_u64(d, "rss"));
+	line_bytes("  anon", jget_u64(d, "rss_anon"));
+	line_bytes("  file", jget_u64(d, "rss_file"));
+	line_bytes("  shmem", jget_u64(d, "rss_shmem"));
+	line_bytes("swap", jget_u64(d, "swap"));
+	line_bytes("vm", jget_u64(d, "vm"));
+	line_bytes("heap", jget_u64(d, "heap"));
+	line_bytes("page tables", jget_u64(d, "pgtables"));
+	line_bytes("peak rss", jget_u64(d, "peak_rss"));
+	printf("  %-14s %lld\n", "mappings", (long long)jget_i64(d, "map_count"));
+	printf("  %-14s %s\n", "growth", fmt_byte_rate(jget_double(d, "rss_rate"), a, sizeof(a)));
+	printf("faults\n");
+	printf("  %-14s %llu (%s/s)\n", "minor", (unsigned long long)jget_u64(d, "minflt"),
+	       fmt_count(jget_double(d, "minflt_rate"), a, sizeof(a)));
+	printf("  %-14s %llu (%s/s)\n", "major", (unsigned long long)jget_u64(d, "majflt"),
+	       fmt_count(jget_double(d, "majflt_rate"), b, sizeof(b)));
+	mm = jget(d, "mapping_syscalls");
+	if (mm) {
+		printf("mapping syscalls\n");
+		printf("  %-14s %llu calls, +%s", "brk", (unsigned long long)jget_u64(mm, "brk_calls"),
+		       fmt_bytes(jget_u64(mm, "brk_grow_bytes"), a, sizeof(a)));
+		printf(" -%s\n", fmt_bytes(jget_u64(mm, "brk_shrink_bytes"), b, sizeof(b)));
+		printf("  %-14s %llu calls, %s anon", "mmap", (unsigned long long)jget_u64(mm, "mmap_calls"),
+		       fmt_bytes(jget_u64(mm, "mmap_anon_bytes"), a, sizeof(a)));
+		printf(", %s file\n", fmt_bytes(jget_u64(mm, "mmap_file_bytes"), b, sizeof(b)));
+		printf("  %-14s %llu calls, %s\n", "munmap", (unsigned long long)jget_u64(mm, "munmap_calls"),
+		       fmt_bytes(jget_u64(mm, "munmap_bytes"), a, sizeof(a)));
+		printf("  %-14s %llu calls, +%s", "mremap", (unsigned long long)jget_u64(mm, "mremap_calls"),
+		       fmt_bytes(jget_u64(mm, "mremap_grow_bytes"), a, sizeof(a)));
+		printf(" -%s\n", fmt_bytes(jget_u64(mm, "mremap_shrink_bytes"), b, sizeof(b)));
+	}
+	ex = jget(d, "exit");
+	if (ex) {
+		time_t t = (time_t)jget_u64(ex, "time");
+		char ts[32];
+
+		strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", localtime(&t));
+		if (jget_i64(ex, "signal"))
+			printf("exited %s: killed by signal %lld (%s)\n", ts, (long long)jget_i64(ex, "signal"),
+			       jget_str(ex, "how", ""));
+		else
+			printf("exited %s: status %lld (%s)\n", ts, (long long)jget_i64(ex, "code"), jget_str(ex, "how", ""));
+	}
+	print_history(jget(d, "history"));
+	json_object_put(reply);
+	return EXIT_OK;
+}
