@@ -27,10 +27,11 @@ char *fmt_byte_rate(double r, char *buf, size_t len)
 	const char *per = "s";
 	double a = fabs(r);
 
-	if (a < 1024.0 && a * 60 >= 1024.0) {
+	/* Leaks read best per hour (12 MiB/h), storms per second. */
+	if (a < 1048576.0 && a * 60 >= 1048576.0) {
 		a *= 60;
 		per = "min";
-	} else if (a < 1024.0) {
+	} else if (a < 1048576.0) {
 		a *= 3600;
 		per = "h";
 	}

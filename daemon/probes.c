@@ -285,11 +285,16 @@ static uint64_t percpu_sum(const struct probes *p, int map_fd, uint32_t key)
 
 void probes_drops(const struct probes *p, uint64_t drops[FL_DROP_SLOTS])
 {
+	memset(drops, 0, sizeof(uint64_t) * FL_DROP_SLOTS);
+	if (!p->ev) /* not loaded (unit tests, fuzzing) */
+		return;
 	for (uint32_t k = 0; k < FL_DROP_SLOTS; k++)
 		drops[k] = percpu_sum(p, bpf_map__fd(p->ev->maps.drops), k);
 }
 
 uint64_t probes_mm_stats_full(const struct probes *p)
 {
+	if (!p->ev)
+		return 0;
 	return percpu_sum(p, bpf_map__fd(p->ev->maps.mm_stats_full), 0);
 }
