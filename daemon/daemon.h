@@ -5,9 +5,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "access.h"
 #include "cgcache.h"
 #include "config.h"
 #include "eventlog.h"
+#include "notify.h"
 #include "probes.h"
 #include "proctab.h"
 #include "server.h"
@@ -34,6 +36,8 @@ struct daemon {
 	struct eventlog events;
 	struct server server;
 	struct daemon_stats stats;
+	struct notify notify;        /* systemd: READY, STATUS, WATCHDOG */
+	struct access_policy access; /* who may query */
 	uint64_t started_mono_ms;
 	uint64_t started_wall;
 	int64_t boot_to_wall_ns; /* add to a boot-clock time to get wall time */

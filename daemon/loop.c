@@ -204,9 +204,11 @@ static void reload(struct daemon *d)
 	struct fl_config next = d->cfg;
 	char err[512];
 
+	notify_reloading();
 	if (config_load(&next, d->config_path, false, err, sizeof(err)) ||
 	    config_validate(&next, err, sizeof(err))) {
 		log_err("reload refused, keeping the running config: %s", err);
+		notify_ready(d);
 		return;
 	}
 	if (next.interval_ms != d->cfg.interval_ms) {
@@ -214,6 +216,7 @@ static void reload(struct daemon *d)
 		set_interval(d);
 	}
 	log_info("reloaded %s: interval %llu ms", d->config_path, (unsigned long long)d->cfg.interval_ms);
+	notify_ready(d);
 }
 
 int daemon_setup_loop(struct daemon *d)
@@ -228,6 +231,8 @@ int daemon_setup_loop(struct daemon *d)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
+	if (d->notify.test_hang)
+		sigaddset(&mask, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	d->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -256,7 +261,7 @@ int daemon_run(struct daemon *d)
 
 	while (!d->stopping) {
 		struct epoll_event evs[32];
-		int n = epoll_wait(d->epfd, evs, 32, -1);
+		int n = epoll_wait(d->epfd, evs, 32, notify_timeout_ms(&d->notify, now_mono_ms()));
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -273,6 +278,7 @@ int daemon_run(struct daemon *d)
 				if (read(d->timer_fd, &ticks, sizeof(ticks)) == sizeof(ticks)) {
 					daemon_snapshot(d);
 					server_sweep(&d->server, now_mono_ms());
+					notify_status(d);
 				}
 				break;
 			}
@@ -282,6 +288,8 @@ int daemon_run(struct daemon *d)
 				while (read(d->signal_fd, &si, sizeof(si)) == sizeof(si)) {
 					if (si.ssi_signo == SIGHUP)
 						reload(d);
+					else if (si.ssi_signo == SIGUSR2)
+						notify_test_hang();
 					else
 						d->stopping = true;
 				}
@@ -301,6 +309,7 @@ int daemon_run(struct daemon *d)
 			}
 		}
 		server_reap(&d->server);
+		notify_watchdog(&d->notify, now_mono_ms());
 	}
 	probes_consume(&d->probes);
 	return 0;

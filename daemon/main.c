@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -62,6 +64,17 @@ static int64_t boot_to_wall_ns(void)
 	return ((int64_t)r.tv_sec - b.tv_sec) * 1000000000ll + (r.tv_nsec - b.tv_nsec);
 }
 
+/* Under socket activation the path is the socket unit's, not the config's. */
+static void socket_name(int fd, char *path, size_t len)
+{
+	struct sockaddr_un sa;
+	socklen_t salen = sizeof(sa);
+
+	memset(&sa, 0, sizeof(sa));
+	if (getsockname(fd, (struct sockaddr *)&sa, &salen) == 0 && sa.sun_family == AF_UNIX && sa.sun_path[0])
+		snprintf(path, len, "%.*s", (int)sizeof(sa.sun_path), sa.sun_path);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -78,6 +91,7 @@ int main(int argc, char **argv)
 	};
 	static struct daemon d;
 	const char *opt_socket = NULL, *opt_state = NULL, *opt_interval = NULL;
+	int listen_fd;
 	bool foreground = false, check_only = false, config_given = false;
 	char err[1024];
 	int c, r;
@@ -130,6 +144,10 @@ int main(int argc, char **argv)
 		fatal(1, "%s", err);
 	if ((r = make_state_dir(d.cfg.state_dir)))
 		fatal(1, "cannot create state directory %s: %s", d.cfg.state_dir, strerror(-r));
+	notify_init(&d.notify, now_mono_ms());
+	access_init(&d.access);
+	if ((r = notify_listen_fd(&listen_fd, err, sizeof(err))))
+		fatal(1, "%s", err);
 	if ((r = daemon_setup_loop(&d)))
 		fatal(1, "event loop setup failed: %s", strerror(-r));
 	if (eventlog_init(&d.events, 1024))
@@ -141,9 +159,14 @@ int main(int argc, char **argv)
 
 	/* The socket before the probes: a second daemon must fail on the busy
 	 * socket before it loads anything into the kernel. */
-	if ((r = server_open(&d.server, d.cfg.socket_path, -1, d.epfd, d.cfg.max_clients, api_handle, &d,
+	if ((r = server_open(&d.server, d.cfg.socket_path, listen_fd, d.epfd, d.cfg.max_clients, api_handle, &d,
 			     err, sizeof(err))))
 		fatal(1, "%s", err);
+	d.server.access = &d.access;
+	if (listen_fd >= 0)
+		socket_name(listen_fd, d.cfg.socket_path, sizeof(d.cfg.socket_path));
+	else
+		access_chown_socket(&d.access, d.cfg.socket_path);
 	if ((r = probes_open(&d.probes, &d.cfg, daemon_event_fn, &d, err, sizeof(err)))) {
 		server_close(&d.server);
 		fatal(1, "%s", err);
@@ -155,7 +178,10 @@ int main(int argc, char **argv)
 		fatal(1, "cannot go to the background: %s", strerror(-r));
 	}
 
+	notify_ready(&d);
+
 	r = daemon_run(&d);
+	notify_stopping();
 	if (r)
 		log_err("event loop failed: %s", strerror(-r));
 	log_info("stopping");

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <utlist.h>
 
+#include "access.h"
 #include "log.h"
 
 static uint64_t mono_ms(void)
@@ -307,6 +308,23 @@ static int handle_line(struct server *s, struct client *c, const char *line, siz
 	return r;
 }
 
+/* A refused peer still gets an answer to each request, so the CLI can say
+ * why instead of reporting a closed connection. */
+static int deny_line(struct server *s, struct client *c)
+{
+	char msg[200];
+	json_object *resp;
+
+	snprintf(msg, sizeof(msg),
+		 "uid %u may not query faultlined: run as root or as a member of the '%s' group "
+		 "(usermod -aG %s USER, then log in again)",
+		 (unsigned)c->uid, FL_GROUP, FL_GROUP);
+	resp = error_reply("denied", msg);
+	server_send(s, c, resp);
+	json_object_put(resp);
+	return c->dead ? -1 : 0;
+}
+
 void server_on_listen(struct server *s)
 {
 	for (;;) {
@@ -338,6 +356,12 @@ void server_on_listen(struct server *s)
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0) {
 			c->uid = cred.uid;
 			c->pid = cred.pid;
+		}
+		if (s->access && !access_peer_allowed(s->access, fd)) {
+			c->denied = true;
+			s->stats.denied++;
+			log_info("refusing queries from uid %u (pid %d): not root, not in group %s", (unsigned)c->uid,
+				 (int)c->pid, FL_GROUP);
 		}
 		c->last_active_ms = mono_ms();
 		ev.data.ptr = &c->tag;
@@ -392,7 +416,7 @@ void server_on_client(struct server *s, struct client *c, uint32_t events)
 
 			if (len > SERVER_MAX_REQUEST)
 				break;
-			if (len && handle_line(s, c, start, len) < 0)
+			if (len && (c->denied ? deny_line(s, c) : handle_line(s, c, start, len)) < 0)
 				return;
 			start = nl + 1;
 		}

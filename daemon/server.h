@@ -32,11 +32,13 @@ struct client {
 	bool watching;
 	bool closing; /* close once the write buffer drains */
 	bool dead;    /* closed; freed by server_reap() */
+	bool denied;  /* not allowed (access.h): every request gets "denied" */
 	uint64_t last_active_ms;
 	struct client *prev, *next;
 };
 
 struct server;
+struct access_policy;
 typedef json_object *(*server_request_fn)(void *ctx, struct client *c, json_object *req);
 
 struct server_stats {
@@ -46,6 +48,7 @@ struct server_stats {
 	uint64_t bad_requests;
 	uint64_t slow_clients_dropped;
 	uint64_t idle_closed;
+	uint64_t denied;
 };
 
 struct server {
@@ -60,10 +63,12 @@ struct server {
 	unsigned max_clients;
 	server_request_fn handler;
 	void *ctx;
+	const struct access_policy *access; /* NULL: everyone who can connect */
 	struct server_stats stats;
 };
 
-/* Bind path (0660), or take an fd passed by socket activation (fd >= 0). */
+/* Bind path (0660, group faultline when access is set), or take an fd passed
+ * by socket activation (fd >= 0). Set s->access after this to check peers. */
 int server_open(struct server *s, const char *path, int inherited_fd, int epfd, unsigned max_clients,
 		server_request_fn fn, void *ctx, char *err, size_t errlen);
 void server_close(struct server *s);
