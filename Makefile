@@ -20,6 +20,17 @@ CLANG     ?= clang
 BPFTOOL   ?= bpftool
 VMLINUX_H ?=
 PREFIX    ?= /usr/local
+# Install locations; the config always lives in /etc/faultline (the daemon's
+# default) unless SYSCONFDIR says otherwise.
+BINDIR      ?= $(PREFIX)/bin
+SBINDIR     ?= $(PREFIX)/sbin
+MANDIR      ?= $(PREFIX)/share/man
+DOCDIR      ?= $(PREFIX)/share/doc/faultline
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+SYSCONFDIR  ?= /etc
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 SANITIZE  ?=
 
 ifeq ($(V),1)
@@ -62,7 +73,7 @@ UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 WL_SRCS     := $(wildcard tests/workloads/*.c)
 WL_BINS     := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(WL_SRCS))
 
-.PHONY: all deps run check check-unit check-integration bench install clean format
+.PHONY: all deps run check check-unit check-integration bench install security clean format
 all: $(BUILD)/faultlined $(BUILD)/faultline $(WL_BINS)
 
 deps:
@@ -128,6 +139,7 @@ run: deps all
 
 # Unit tests, then the integration suites (in parallel, see tests/run.sh).
 check: deps all $(UNIT_BINS)
+	@printf 'systemd unit hardening: '; $(MAKE) -s security
 	@BUILD=$(BUILD) bash tests/run.sh
 
 check-unit: all $(UNIT_BINS)
@@ -139,9 +151,40 @@ check-integration: all
 bench: deps all
 	@bash tests/bench/run.sh $(BUILD)
 
-install: all
-	install -D -m 0755 $(BUILD)/faultlined $(DESTDIR)$(PREFIX)/sbin/faultlined
-	install -D -m 0755 $(BUILD)/faultline  $(DESTDIR)$(PREFIX)/bin/faultline
+# Binaries, units, sysusers/tmpfiles snippets, the default config (never over
+# an existing one), man pages, bash completion. Into the live system (no
+# DESTDIR) it also creates the user and tells a running systemd.
+install: $(BUILD)/faultlined $(BUILD)/faultline
+	install -D -m 0755 $(BUILD)/faultlined $(DESTDIR)$(SBINDIR)/faultlined
+	install -D -m 0755 $(BUILD)/faultline  $(DESTDIR)$(BINDIR)/faultline
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/local/sbin/faultlined|$(SBINDIR)/faultlined|g' systemd/faultlined.service \
+		> $(DESTDIR)$(UNITDIR)/faultlined.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/faultlined.service
+	install -m 0644 systemd/faultlined.socket $(DESTDIR)$(UNITDIR)/faultlined.socket
+	install -D -m 0644 systemd/sysusers.conf $(DESTDIR)$(SYSUSERSDIR)/faultline.conf
+	install -D -m 0644 systemd/tmpfiles.conf $(DESTDIR)$(TMPFILESDIR)/faultline.conf
+	install -D -m 0644 systemd/faultlined-metrics.conf $(DESTDIR)$(DOCDIR)/faultlined-metrics.conf
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/faultline/faultlined.conf ]; then \
+		echo "  keeping $(DESTDIR)$(SYSCONFDIR)/faultline/faultlined.conf (the new default is in $(DOCDIR))"; \
+	else \
+		install -D -m 0644 systemd/faultlined.conf $(DESTDIR)$(SYSCONFDIR)/faultline/faultlined.conf; \
+	fi
+	install -m 0644 systemd/faultlined.conf $(DESTDIR)$(DOCDIR)/faultlined.conf.default
+	install -D -m 0644 docs/man/faultline.1 $(DESTDIR)$(MANDIR)/man1/faultline.1
+	install -D -m 0644 docs/man/faultlined.8 $(DESTDIR)$(MANDIR)/man8/faultlined.8
+	install -D -m 0644 docs/man/faultlined.conf.5 $(DESTDIR)$(MANDIR)/man5/faultlined.conf.5
+	install -D -m 0644 cli/faultline.bash $(DESTDIR)$(BASHCOMPDIR)/faultline
+ifeq ($(DESTDIR),)
+	@if command -v systemd-sysusers >/dev/null; then systemd-sysusers $(SYSUSERSDIR)/faultline.conf && \
+		systemd-tmpfiles --create $(TMPFILESDIR)/faultline.conf; fi
+	@if [ -d /run/systemd/system ]; then systemctl daemon-reload; \
+		echo "  installed: systemctl enable --now faultlined; usermod -aG faultline USER to let USER query"; fi
+endif
+
+# The hardening figure of the shipped unit (lower is better; make check prints it).
+security:
+	@systemd-analyze security --offline=true systemd/faultlined.service 2>/dev/null | tail -1
 
 format:
 	clang-format -i bpf/*.c bpf/*.h daemon/*.c daemon/*.h cli/*.c cli/*.h tests/unit/*.c

@@ -4,6 +4,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,9 @@ static bool dir_has(const char *dir, const char *entry)
 	char path[256];
 
 	snprintf(path, sizeof(path), "%s/%s", dir, entry);
-	return access(path, F_OK) == 0;
+	/* AT_EACCESS: the effective ids and capabilities decide (the unit runs
+	 * it as a user with CAP_DAC_READ_SEARCH; plain access() would ignore it). */
+	return faccessat(AT_FDCWD, path, F_OK, AT_EACCESS) == 0;
 }
 
 /* Classic tracepoints need tracefs; systemd hosts mount it, others may not. */
@@ -46,6 +49,14 @@ static int ensure_tracefs(char *found, size_t flen, char *err, size_t errlen)
 			snprintf(found, flen, "%s", dirs[i]);
 			return 0;
 		}
+	}
+	/* Mounted but closed to us (mode 0700 root): mounting again would not help. */
+	if (faccessat(AT_FDCWD, "/sys/kernel/tracing/events", F_OK, AT_EACCESS) && errno == EACCES) {
+		snprintf(err, errlen,
+			 "tracefs at /sys/kernel/tracing is not readable by uid %u: run as root or with "
+			 "CAP_DAC_READ_SEARCH (the mapping-syscall tracepoint ids are read there)",
+			 (unsigned)geteuid());
+		return -EACCES;
 	}
 	if (mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL) == 0 &&
 	    dir_has("/sys/kernel/tracing", "events/syscalls")) {
@@ -129,7 +140,13 @@ int probes_open(struct probes *p, const struct fl_config *c, probes_event_fn fn,
 	oom_btf = btf_has_tp(vmlinux, "mark_victim");
 	btf__free(vmlinux);
 
-	p->ev = events_bpf__open();
+	/* CO-RE against vmlinux BTF only. Left to itself libbpf also walks the
+	 * modules' BTF for flavours vmlinux lacks (struct mm_rss_stat___pre62),
+	 * and listing BTF objects needs CAP_SYS_ADMIN, which the unit does not
+	 * give: with CAP_BPF and CAP_PERFMON alone the load would fail. */
+	LIBBPF_OPTS(bpf_object_open_opts, oopts, .btf_custom_path = "/sys/kernel/btf/vmlinux");
+
+	p->ev = events_bpf__open_opts(&oopts);
 	if (!p->ev) {
 		r = -errno;
 		snprintf(err, errlen, "opening the event programs failed: %s", strerror(-r));
@@ -150,7 +167,7 @@ int probes_open(struct probes *p, const struct fl_config *c, probes_event_fn fn,
 		goto fail;
 	}
 
-	p->snap = snapshot_bpf__open();
+	p->snap = snapshot_bpf__open_opts(&oopts);
 	if (!p->snap) {
 		r = -errno;
 		snprintf(err, errlen, "opening the snapshot iterator failed: %s", strerror(-r));

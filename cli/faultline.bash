@@ -1,0 +1,56 @@
+# bash completion for faultline(1). The command list is read from
+# `faultline --help`, so commands added later complete without editing this.
+_faultline() {
+	local cur prev words cword
+	_init_completion || return
+
+	case $prev in
+	-s | --socket)
+		_filedir
+		return
+		;;
+	--sort)
+		COMPREPLY=($(compgen -W 'rss minflt-rate majflt-rate growth vm' -- "$cur"))
+		return
+		;;
+	-n | -w)
+		return
+		;;
+	esac
+
+	# Find the command, skipping global options and their arguments.
+	local i cmd=
+	for ((i = 1; i < cword; i++)); do
+		case ${words[i]} in
+		-s | --socket) ((i++)) ;;
+		-*) ;;
+		*)
+			cmd=${words[i]}
+			break
+			;;
+		esac
+	done
+
+	if [[ -z $cmd ]]; then
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W '--json --socket --version --help' -- "$cur"))
+		else
+			local cmds
+			cmds=$("${words[0]}" --help 2>/dev/null | awk '/^Commands:/ {c = 1; next} /^$/ {c = 0} c {print $1}')
+			COMPREPLY=($(compgen -W "$cmds" -- "$cur"))
+		fi
+		return
+	fi
+
+	case $cmd in
+	show)
+		COMPREPLY=($(compgen -W "$(command ls /proc | grep -E '^[0-9]+$')" -- "$cur"))
+		;;
+	top)
+		COMPREPLY=($(compgen -W '-n --sort -w' -- "$cur"))
+		;;
+	exited | events)
+		COMPREPLY=($(compgen -W '-n' -- "$cur"))
+		;;
+	esac
+} && complete -F _faultline faultline

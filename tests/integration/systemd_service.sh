@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# faultlined under a real systemd (PID 1 of a private PID + mount namespace):
+# make install, the hardened unit and its socket, READY only after the probes
+# attach, access for root / group members / others, reload (good and broken
+# config), restart after SIGKILL, the watchdog restarting a hung loop, an OOM
+# kill reaching the journal.
+. "$(dirname "$0")/../lib/common.sh"
+. "$(dirname "$0")/../lib/systemd.sh"
+
+if ! why=$(sd_can_boot); then
+	echo "# SKIP: cannot boot systemd in a namespace here: $why"
+	ok "# SKIP systemd suite: $why"
+	exit 0
+fi
+sd_boot || { not_ok "systemd boots in a PID + mount namespace"; exit 1; }
+ok "systemd $(sd systemctl --version | awk 'NR == 1 {print $2}') booted as PID 1 of a namespace (pid $SD_PID outside)"
+
+unit=faultlined.service
+show() { sd systemctl show -P "$1" "$unit"; }
+# Pids from systemctl are the namespace's: read /proc and send signals inside
+# it (sd ...), never from outside. Never 0 or empty either: `kill 0` would
+# hit this script's own process group.
+mainpid() {
+	local p
+	p=$(show MainPID)
+	[ -n "$p" ] && [ "$p" -gt 1 ] 2>/dev/null && echo "$p" || echo none
+}
+jctl() { sd journalctl --no-pager "$@"; }
+# Run the installed CLI as some user inside the namespace.
+as_user() {
+	local u=$1
+	shift
+	sd setpriv --reuid="$u" --regid="$(sd id -g "$u")" --init-groups /usr/local/bin/faultline "$@"
+}
+
+# --- install -------------------------------------------------------------
+out=$(sd make -s -C "$FL_ROOT" BUILD="$FL_BUILD" install 2>&1)
+check_eq "make install (PREFIX=/usr/local) inside the namespace" 0 $?
+sd test -x /usr/local/sbin/faultlined && sd test -f /usr/local/lib/systemd/system/faultlined.socket &&
+	sd test -f /etc/faultline/faultlined.conf && sd test -f /usr/local/share/man/man5/faultlined.conf.5
+check_eq "binaries, units, default config and man pages are in place" 0 $?
+check_cmd "the machine's own /etc was not touched" test ! -e /etc/faultline/faultlined.conf
+check_eq "make install created the faultline user (sysusers.d)" faultline "$(sd id -nu faultline 2>/dev/null)"
+check_cmd "the installed unit runs the installed binary" sd grep -q '^ExecStart=/usr/local/sbin/faultlined --foreground' /usr/local/lib/systemd/system/$unit
+echo 'keep me' | sd tee -a /etc/faultline/faultlined.conf >/dev/null
+sd make -s -C "$FL_ROOT" BUILD="$FL_BUILD" install >/dev/null 2>&1
+check_cmd "a second make install keeps an edited config" sd grep -q 'keep me' /etc/faultline/faultlined.conf
+out=$(sd systemd-analyze verify /usr/local/lib/systemd/system/faultlined.service /usr/local/lib/systemd/system/faultlined.socket 2>&1)
+check_eq "systemd-analyze verify: both units clean" "" "$out"
+exposure=$(systemd-analyze security --offline=true "$FL_ROOT/systemd/faultlined.service" 2>/dev/null | sed -n 's/.*exposure level for .*: \([0-9.]*\).*/\1/p')
+echo "# systemd-analyze security --offline=true systemd/faultlined.service: exposure $exposure"
+check_cmd "exposure $exposure is at most 1.5" awk -v e="$exposure" 'BEGIN { exit !(e != "" && e <= 1.5) }'
+
+# Users: one in the faultline group, one not.
+sd useradd -M -s /usr/sbin/nologin flmember && sd usermod -aG faultline flmember &&
+	sd useradd -M -s /usr/sbin/nologin flother
+check_eq "test users created inside the namespace only" "0 no" "$? $(grep -q '^flmember:' /etc/passwd && echo yes || echo no)"
+
+# Test settings: a short interval, a short watchdog and restart delay, and the
+# test-only hang switch. Everything else is the shipped unit.
+printf '[daemon]\ninterval = 500ms\n' | sd tee /etc/faultline/faultlined.conf >/dev/null
+sd mkdir -p /etc/systemd/system/$unit.d
+printf '[Service]\nWatchdogSec=2s\nRestartSec=300ms\nEnvironment=FAULTLINE_TEST_HANG=1\n' |
+	sd tee /etc/systemd/system/$unit.d/test.conf >/dev/null
+sd systemctl daemon-reload
+
+# --- READY only after the probes attach ------------------------------------
+# Without CAP_BPF the probes cannot load: the unit must never become active.
+printf '[Service]\nAmbientCapabilities=\nAmbientCapabilities=CAP_PERFMON CAP_DAC_READ_SEARCH\nCapabilityBoundingSet=CAP_PERFMON CAP_DAC_READ_SEARCH\nRestart=no\n' |
+	sd tee /etc/systemd/system/$unit.d/nobpf.conf >/dev/null
+sd systemctl daemon-reload
+sd systemctl start $unit >/dev/null 2>&1
+rc=$?
+st=$(sd systemctl is-active $unit)
+check_eq "without CAP_BPF the start fails and the unit is not active" "1 failed" "$rc $st"
+check_cmd "the journal says why (loading the programs failed)" sh -c "nsenter -t $SD_PID -m -p journalctl --no-pager -u $unit | grep -q 'loading the event programs failed'"
+sd rm /etc/systemd/system/$unit.d/nobpf.conf
+sd systemctl daemon-reload
+sd systemctl reset-failed $unit
+
+# tracefs comes from sys-kernel-tracing.mount (the daemon may not mount it).
+sd systemctl stop sys-kernel-tracing.mount
+check_cmd "tracefs unmounted inside the namespace before the start" sd sh -c '! mountpoint -q /sys/kernel/tracing'
+sd systemctl enable faultlined.socket >/dev/null 2>&1
+sd systemctl start faultlined.socket
+check_eq "the socket unit listens as root:faultline 0660" "root:faultline 660" "$(sd stat -c '%U:%G %a' /run/faultline/faultline.sock)"
+t0=$(date +%s.%N)
+sd systemctl start $unit
+rc=$?
+# Right after `systemctl start` returns, without any retry: Type=notify
+# means the daemon already said READY=1.
+st=$(sd /usr/local/bin/faultline --json status)
+t1=$(date +%s.%N)
+check_eq "systemctl start returns once active" "0 active" "$rc $(sd systemctl is-active $unit)"
+echo "# start took $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s"
+check_eq "status answers at once, every probe attached" "true" "$(jq '[.probes[].attached] | all and length >= 4' <<<"$st")"
+check_cmd "sys-kernel-tracing.mount was pulled in (Requires=)" sd mountpoint -q /sys/kernel/tracing
+log=$(jctl -u $unit -o cat)
+l_att=$(grep -n 'probes attached' <<<"$log" | tail -1 | cut -d: -f1)
+l_act=$(grep -n '^Started faultline' <<<"$log" | tail -1 | cut -d: -f1)
+check_cmd "the journal has 'probes attached' (line $l_att) before 'Started' (line $l_act)" test -n "$l_att" -a -n "$l_act" -a "${l_att:-0}" -lt "${l_act:-0}"
+check_cmd "STATUS= shows processes, events/s, drops" sh -c "nsenter -t $SD_PID -m -p systemctl show -P StatusText $unit | grep -Eq '^tracking [0-9]+ processes, [0-9.]+ events/s, [0-9]+ events dropped'"
+check_eq "the socket it serves is the activated one" /run/faultline/faultline.sock "$(jq -r .socket <<<"$st")"
+
+# --- least privilege, actually in force ----------------------------------
+pid=$(mainpid)
+check_eq "runs as user faultline" faultline "$(sd ps -o user= -p "$pid")"
+pstatus=$(sd cat /proc/$pid/status)
+capeff=$(awk '/^CapEff/ {print $2}' <<<"$pstatus")
+check_eq "effective capabilities: CAP_BPF CAP_PERFMON CAP_DAC_READ_SEARCH only" \
+	"$(printf '%016x' $(((1 << 39) | (1 << 38) | (1 << 2))))" "$capeff"
+check_eq "OOMScoreAdjust" -900 "$(show OOMScoreAdjust)"
+if (echo -1 >/proc/self/oom_score_adj) 2>/dev/null; then
+	check_eq "oom_score_adj in force" -900 "$(sd cat /proc/$pid/oom_score_adj)"
+else
+	# This machine's bounding set has no CAP_SYS_RESOURCE: nobody, not even
+	# PID 1, may lower an oom_score_adj here.
+	echo "# SKIP oom_score_adj in force: lowering oom_score_adj is impossible on this machine (no CAP_SYS_RESOURCE in the bounding set)"
+fi
+check_eq "MemoryMax" 268435456 "$(show MemoryMax)"
+memcg=$(sd cat /proc/$pid/cgroup | awk -F: '$2 == "memory" {print $3}')
+lim=$(cat "/sys/fs/cgroup/memory$memcg/memory.limit_in_bytes" 2>/dev/null || cat "/sys/fs/cgroup$memcg/memory.max" 2>/dev/null)
+check_eq "the kernel enforces the memory cap on its cgroup ($memcg)" 268435456 "$lim"
+check_cmd "NoNewPrivs is set" grep -q '^NoNewPrivs:[[:space:]]*1' <<<"$pstatus"
+check_cmd "seccomp filter in force" grep -q '^Seccomp:[[:space:]]*2' <<<"$pstatus"
+# It still sees what it must: other users' processes (the task iterator sees
+# this PID namespace: systemd and journald, both root), and the
+# mapping-syscall tracepoints work (a 96 MiB mmap is an event).
+check_cmd "top lists root's processes (systemd, journald)" sh -c \
+	"nsenter -t $SD_PID -m -p /usr/local/bin/faultline --json top -n 10000 | jq -e '[.processes[].comm] | index(\"systemd\") and index(\"systemd-journal\")' >/dev/null"
+sd python3 -c 'import mmap, time; m = mmap.mmap(-1, 96 << 20); print(m[0]); time.sleep(0.3)' >/dev/null
+big=
+for i in $(seq 1 40); do
+	big=$(sd /usr/local/bin/faultline --json events | jq -c '[.[] | select(.type == "big_mapping" and .comm == "python3" and .bytes == 100663296)][0] // empty')
+	[ -n "$big" ] && break
+	sleep 0.1
+done
+check_cmd "a 96 MiB mmap inside the sandboxed service's view shows up as an event" test -n "$big"
+
+# --- access ----------------------------------------------------------------
+check_cmd "status works for root" sd /usr/local/bin/faultline status >/dev/null
+out=$(as_user flmember status 2>&1)
+check_eq "status works for a member of group faultline" 0 $?
+out=$(as_user flother status 2>&1)
+rc=$?
+check_eq "status is refused for another user: exit 4" 4 "$rc"
+check_cmd "with a sentence that says what to do ($out)" grep -q "member of the 'faultline' group" <<<"$out"
+
+# --- reload ----------------------------------------------------------------
+pid=$(mainpid)
+printf '[daemon]\ninterval = 250ms\n' | sd tee /etc/faultline/faultlined.conf >/dev/null
+sd systemctl reload $unit
+check_eq "systemctl reload succeeds" 0 $?
+for i in $(seq 1 50); do
+	iv=$(sd /usr/local/bin/faultline --json status | jq .interval_ms)
+	[ "$iv" = 250 ] && break
+	sleep 0.1
+done
+check_eq "reload applies the new interval" 250 "$iv"
+printf '[daemon]\ninterval = 2s\nintervall = 3s\n' | sd tee /etc/faultline/faultlined.conf >/dev/null
+sd systemctl reload $unit
+refused=
+for i in $(seq 1 50); do
+	refused=$(jctl -u $unit -o cat | grep 'reload refused' | tail -1)
+	[ -n "$refused" ] && break
+	sleep 0.1
+done
+check_cmd "a broken config is refused with file:line ($refused)" grep -q 'faultlined.conf:3: unknown key' <<<"$refused"
+check_eq "the old interval stays" 250 "$(sd /usr/local/bin/faultline --json status | jq .interval_ms)"
+check_eq "same process, still active" "$pid active" "$(mainpid) $(sd systemctl is-active $unit)"
+printf '[daemon]\ninterval = 250ms\n' | sd tee /etc/faultline/faultlined.conf >/dev/null
+
+# --- restarts --------------------------------------------------------------
+# wait_restart OLD_PID: a new main pid, active, answering.
+wait_restart() {
+	local old=$1 i p
+	for i in $(seq 1 150); do
+		p=$(mainpid)
+		if [ "$p" != none ] && [ "$p" != "$old" ] && [ "$(sd systemctl is-active $unit)" = active ] &&
+			sd /usr/local/bin/faultline status >/dev/null 2>&1; then
+			echo "$p"
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+n0=$(show NRestarts)
+pid=$(mainpid)
+[ "$pid" != none ] && sd kill -KILL "$pid"
+new=$(wait_restart "$pid")
+check_cmd "SIGKILL of the daemon: systemd restarts it ($pid -> ${new:-none})" test -n "$new"
+check_eq "NRestarts counts it" $((n0 + 1)) "$(show NRestarts)"
+
+pid=$(mainpid)
+[ "$pid" != none ] && sd kill -USR2 "$pid" # FAULTLINE_TEST_HANG=1: the main loop stops, pings stop
+new=$(wait_restart "$pid")
+check_cmd "a hung main loop: the watchdog restarts it ($pid -> ${new:-none})" test -n "$new"
+check_cmd "the journal names the watchdog" sh -c "nsenter -t $SD_PID -m -p journalctl --no-pager -u $unit -o cat | grep -q 'Watchdog timeout'"
+check_eq "NRestarts counts it" $((n0 + 2)) "$(show NRestarts)"
+
+# --- an OOM kill reaches the journal -----------------------------------------
+sd systemd-run --quiet --unit=fl-oom-victim -p MemoryMax=32M -p MemorySwapMax=0 \
+	python3 -c 'import time; b = bytearray(b"\x01") * (200 << 20); time.sleep(5)'
+oom=
+for i in $(seq 1 100); do
+	oom=$(jctl -u $unit -o json -p crit | jq -c 'select(.MESSAGE | test("OOM killer: killed python3"))' | tail -1)
+	[ -n "$oom" ] && break
+	sleep 0.1
+done
+check_cmd "the OOM kill is in the journal at priority crit" test -n "$oom"
+# The BPF side reports global pids, as the kernel's own log does.
+victim=$(jq -r .MESSAGE <<<"$oom" | sed -n 's/.*(pid \([0-9]*\).*/\1/p')
+check_cmd "the kernel logged the same kill (pid $victim)" sh -c "dmesg | grep -q 'Killed process $victim (python3)'"
+fields=$(jq -r 'keys[] | select(startswith("FAULTLINE_"))' <<<"$oom" | tr '\n' ' ')
+echo "# FAULTLINE_* fields in the entry: ${fields:-none yet}"
+sd systemctl reset-failed fl-oom-victim.service 2>/dev/null
+
+# --- a self-bound socket (no socket unit) ----------------------------------
+sd systemctl stop faultlined.socket $unit
+sd systemctl mask --runtime faultlined.socket >/dev/null 2>&1
+sd systemctl start $unit
+check_eq "without the socket unit it binds the socket itself: faultline:faultline 0660" \
+	"faultline:faultline 660" "$(sd stat -c '%U:%G %a' /run/faultline/faultline.sock 2>&1)"
+out=$(as_user flmember status 2>&1)
+check_eq "a group member can query it" 0 $?
+out=$(as_user flother status 2>&1)
+check_eq "another user cannot: exit 4" 4 $?
+
+# --- stop ------------------------------------------------------------------
+sd systemctl stop $unit
+check_eq "stops cleanly" inactive "$(sd systemctl is-active $unit)"
+check_cmd "its socket is gone" sd test ! -e /run/faultline/faultline.sock
+check_cmd "and it logged stopping" sh -c "nsenter -t $SD_PID -m -p journalctl --no-pager -u $unit -o cat | tail -5 | grep -q '^stopping'"
+fl_done
