@@ -182,23 +182,22 @@ int probes_open(struct probes *p, const struct fl_config *c, probes_event_fn fn,
 		goto fail;
 	add_desc(p, "oom", oom_how, true);
 
-#define SYSCALL_PAIR(n) { p->ev->progs.sys_enter_##n, &p->ev->links.sys_enter_##n, \
-			  p->ev->progs.sys_exit_##n, &p->ev->links.sys_exit_##n, #n }
+#define SYSCALL_PROG(n) { p->ev->progs.n, &p->ev->links.n, #n }
 	struct {
-		struct bpf_program *enter;
-		struct bpf_link **enter_link;
-		struct bpf_program *exit;
-		struct bpf_link **exit_link;
+		struct bpf_program *prog;
+		struct bpf_link **link;
 		const char *name;
-	} sys[] = { SYSCALL_PAIR(brk), SYSCALL_PAIR(mmap), SYSCALL_PAIR(munmap), SYSCALL_PAIR(mremap) };
+	} sys[] = {
+		/* Exit before entry: an entry whose exit is not attached yet
+		 * would only leave a stale pending entry behind. */
+		SYSCALL_PROG(sys_exit_brk), SYSCALL_PROG(sys_enter_brk), SYSCALL_PROG(sys_exit_mmap),
+		SYSCALL_PROG(sys_exit_munmap), SYSCALL_PROG(sys_exit_mremap),
+	};
 	for (size_t i = 0; i < sizeof(sys) / sizeof(sys[0]); i++) {
-		/* Exit first: an enter without its exit would only leave a
-		 * stale pending entry, an exit without enter does nothing. */
-		if ((r = attach_prog(sys[i].exit, sys[i].exit_link, sys[i].name, "tracepoint/syscalls", err, errlen)) ||
-		    (r = attach_prog(sys[i].enter, sys[i].enter_link, sys[i].name, "tracepoint/syscalls", err, errlen)))
+		if ((r = attach_prog(sys[i].prog, sys[i].link, sys[i].name, "tracepoint/syscalls", err, errlen)))
 			goto fail;
 	}
-	add_desc(p, "mapping-syscalls", "tracepoint/syscalls/sys_{enter,exit}_{brk,mmap,munmap,mremap}", true);
+	add_desc(p, "mapping-syscalls", "tracepoint/syscalls/sys_exit_{brk,mmap,munmap,mremap}", true);
 
 	p->rb = ring_buffer__new(bpf_map__fd(p->ev->maps.events), (ring_buffer_sample_fn)fn, ctx, NULL);
 	if (!p->rb) {
