@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -61,6 +63,17 @@ static int ensure_tracefs(char *found, size_t flen, char *err, size_t errlen)
 	return -ENOENT;
 }
 
+/* Effective capability check without libcap: capget(2) directly. */
+static bool has_cap(int cap)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = {};
+
+	if (syscall(SYS_capget, &hdr, data))
+		return false;
+	return data[cap / 32].effective & (1u << (cap % 32));
+}
+
 int probes_check(char *err, size_t errlen)
 {
 	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
@@ -70,10 +83,12 @@ int probes_check(char *err, size_t errlen)
 			 strerror(errno));
 		return -ENOENT;
 	}
-	if (geteuid() != 0) {
-		/* Capabilities alone (CAP_BPF, CAP_PERFMON, CAP_SYS_RESOURCE) also
-		 * work: the systemd unit runs it that way. Load errors say so. */
-		log_debug("not root: relying on capabilities for BPF");
+	if (!has_cap(CAP_BPF) || !has_cap(CAP_PERFMON)) {
+		snprintf(err, errlen,
+			 "faultlined needs root, or the capabilities CAP_BPF and CAP_PERFMON (and "
+			 "CAP_SYS_RESOURCE, CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH to read every process): "
+			 "run it as root or through its systemd unit");
+		return -EPERM;
 	}
 	return 0;
 }
