@@ -179,74 +179,64 @@ int sys_exit_brk(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_mmap")
-int sys_enter_mmap(struct trace_event_raw_sys_enter *ctx)
+/* mmap, munmap and mremap need no entry program: at sys_exit the task's
+ * saved user registers still hold the arguments (the syscall ABI preserves
+ * them), so one program per call does the work of two and there is no
+ * pending-arguments map update per call. brk needs the old break, which only
+ * the entry sees. */
+static __always_inline struct pt_regs *syscall_regs(void)
 {
-	stash(ctx->args[1], ctx->args[3], 0); /* len, flags */
-	return 0;
+	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 }
 
 SEC("tracepoint/syscalls/sys_exit_mmap")
 int sys_exit_mmap(struct trace_event_raw_sys_exit *ctx)
 {
-	struct pending_call c;
+	struct pt_regs *regs;
 	struct fl_mm_stats *st;
-	__u64 len;
+	__u64 len, flags;
 
-	if (!unstash(&c) || IS_ERR_VALUE(ctx->ret) || !(st = stats_for_current()))
+	if (IS_ERR_VALUE(ctx->ret) || !(st = stats_for_current()))
 		return 0;
-	len = PAGE_ALIGN(c.arg0);
+	regs = syscall_regs();
+	len = PAGE_ALIGN(PT_REGS_PARM2_CORE_SYSCALL(regs));
+	flags = PT_REGS_PARM4_CORE_SYSCALL(regs);
 	__sync_fetch_and_add(&st->mmap_calls, 1);
-	if (c.arg1 & MAP_ANONYMOUS)
+	if (flags & MAP_ANONYMOUS)
 		__sync_fetch_and_add(&st->mmap_anon_bytes, len);
 	else
 		__sync_fetch_and_add(&st->mmap_file_bytes, len);
 	if (len >= big_map_bytes) {
 		__sync_fetch_and_add(&st->big_maps, 1);
-		big_map_event(len, ctx->ret,
-			      (c.arg1 & MAP_ANONYMOUS) ? FL_MAP_MMAP_ANON : FL_MAP_MMAP_FILE);
+		big_map_event(len, ctx->ret, (flags & MAP_ANONYMOUS) ? FL_MAP_MMAP_ANON : FL_MAP_MMAP_FILE);
 	}
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_munmap")
-int sys_enter_munmap(struct trace_event_raw_sys_enter *ctx)
-{
-	stash(ctx->args[1], 0, 0); /* len */
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_munmap")
 int sys_exit_munmap(struct trace_event_raw_sys_exit *ctx)
 {
-	struct pending_call c;
 	struct fl_mm_stats *st;
 
-	if (!unstash(&c) || ctx->ret != 0 || !(st = stats_for_current()))
+	if (ctx->ret != 0 || !(st = stats_for_current()))
 		return 0;
 	__sync_fetch_and_add(&st->munmap_calls, 1);
-	__sync_fetch_and_add(&st->munmap_bytes, PAGE_ALIGN(c.arg0));
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_mremap")
-int sys_enter_mremap(struct trace_event_raw_sys_enter *ctx)
-{
-	stash(ctx->args[1], ctx->args[2], 0); /* old_len, new_len */
+	__sync_fetch_and_add(&st->munmap_bytes, PAGE_ALIGN(PT_REGS_PARM2_CORE_SYSCALL(syscall_regs())));
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_mremap")
 int sys_exit_mremap(struct trace_event_raw_sys_exit *ctx)
 {
-	struct pending_call c;
+	struct pt_regs *regs;
 	struct fl_mm_stats *st;
 	__u64 old_len, new_len;
 
-	if (!unstash(&c) || IS_ERR_VALUE(ctx->ret) || !(st = stats_for_current()))
+	if (IS_ERR_VALUE(ctx->ret) || !(st = stats_for_current()))
 		return 0;
-	old_len = PAGE_ALIGN(c.arg0);
-	new_len = PAGE_ALIGN(c.arg1);
+	regs = syscall_regs();
+	old_len = PAGE_ALIGN(PT_REGS_PARM2_CORE_SYSCALL(regs));
+	new_len = PAGE_ALIGN(PT_REGS_PARM3_CORE_SYSCALL(regs));
 	__sync_fetch_and_add(&st->mremap_calls, 1);
 	if (new_len > old_len) {
 		__sync_fetch_and_add(&st->mremap_grow_bytes, new_len - old_len);

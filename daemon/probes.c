@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -72,6 +74,17 @@ static int ensure_tracefs(char *found, size_t flen, char *err, size_t errlen)
 	return -ENOENT;
 }
 
+/* Effective capability check without libcap: capget(2) directly. */
+static bool has_cap(int cap)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = {};
+
+	if (syscall(SYS_capget, &hdr, data))
+		return false;
+	return data[cap / 32].effective & (1u << (cap % 32));
+}
+
 int probes_check(char *err, size_t errlen)
 {
 	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
@@ -81,10 +94,12 @@ int probes_check(char *err, size_t errlen)
 			 strerror(errno));
 		return -ENOENT;
 	}
-	if (geteuid() != 0) {
-		/* Capabilities alone (CAP_BPF, CAP_PERFMON, CAP_SYS_RESOURCE) also
-		 * work: the systemd unit runs it that way. Load errors say so. */
-		log_debug("not root: relying on capabilities for BPF");
+	if (!has_cap(CAP_BPF) || !has_cap(CAP_PERFMON)) {
+		snprintf(err, errlen,
+			 "faultlined needs root, or the capabilities CAP_BPF and CAP_PERFMON (and "
+			 "CAP_SYS_RESOURCE, CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH to read every process): "
+			 "run it as root or through its systemd unit");
+		return -EPERM;
 	}
 	return 0;
 }
@@ -199,23 +214,22 @@ int probes_open(struct probes *p, const struct fl_config *c, probes_event_fn fn,
 		goto fail;
 	add_desc(p, "oom", oom_how, true);
 
-#define SYSCALL_PAIR(n) { p->ev->progs.sys_enter_##n, &p->ev->links.sys_enter_##n, \
-			  p->ev->progs.sys_exit_##n, &p->ev->links.sys_exit_##n, #n }
+#define SYSCALL_PROG(n) { p->ev->progs.n, &p->ev->links.n, #n }
 	struct {
-		struct bpf_program *enter;
-		struct bpf_link **enter_link;
-		struct bpf_program *exit;
-		struct bpf_link **exit_link;
+		struct bpf_program *prog;
+		struct bpf_link **link;
 		const char *name;
-	} sys[] = { SYSCALL_PAIR(brk), SYSCALL_PAIR(mmap), SYSCALL_PAIR(munmap), SYSCALL_PAIR(mremap) };
+	} sys[] = {
+		/* Exit before entry: an entry whose exit is not attached yet
+		 * would only leave a stale pending entry behind. */
+		SYSCALL_PROG(sys_exit_brk), SYSCALL_PROG(sys_enter_brk), SYSCALL_PROG(sys_exit_mmap),
+		SYSCALL_PROG(sys_exit_munmap), SYSCALL_PROG(sys_exit_mremap),
+	};
 	for (size_t i = 0; i < sizeof(sys) / sizeof(sys[0]); i++) {
-		/* Exit first: an enter without its exit would only leave a
-		 * stale pending entry, an exit without enter does nothing. */
-		if ((r = attach_prog(sys[i].exit, sys[i].exit_link, sys[i].name, "tracepoint/syscalls", err, errlen)) ||
-		    (r = attach_prog(sys[i].enter, sys[i].enter_link, sys[i].name, "tracepoint/syscalls", err, errlen)))
+		if ((r = attach_prog(sys[i].prog, sys[i].link, sys[i].name, "tracepoint/syscalls", err, errlen)))
 			goto fail;
 	}
-	add_desc(p, "mapping-syscalls", "tracepoint/syscalls/sys_{enter,exit}_{brk,mmap,munmap,mremap}", true);
+	add_desc(p, "mapping-syscalls", "tracepoint/syscalls/sys_exit_{brk,mmap,munmap,mremap}", true);
 
 	p->rb = ring_buffer__new(bpf_map__fd(p->ev->maps.events), (ring_buffer_sample_fn)fn, ctx, NULL);
 	if (!p->rb) {

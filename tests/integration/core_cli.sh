@@ -62,4 +62,10 @@ printf '[daemon]\ninterval = 1s\nbogus = 1\n' >"$FL_TMP/bad.conf"
 out=$("$FL_BUILD/faultlined" --config "$FL_TMP/bad.conf" --check-config 2>&1)
 check_eq "bad config key: exit 2" 2 $?
 check_cmd "bad config key: file:line in the message" grep -q "bad.conf:3: unknown key 'bogus'" <<<"$out"
+
+# Without privileges: a sentence that says what it needs, before touching anything.
+out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$FL_BUILD/faultlined" --foreground \
+	--socket "$FL_TMP/nobody.sock" --state-dir "$FL_TMP/nobody" 2>&1)
+check_eq "unprivileged start: exit 1" 1 $?
+check_cmd "unprivileged start: says it needs root or CAP_BPF" grep -q "needs root, or the capabilities CAP_BPF" <<<"$out"
 fl_done

@@ -139,7 +139,7 @@ fl_send_line() { # VAR TEXT: one line to the workload's stdin
 
 fl_release() {
 	local fdv=${1}_fd pidv=${1}_pid
-	exec {!fdv}>&-
+	eval "exec ${!fdv}>&-"
 	wait "${!pidv}" 2>/dev/null
 }
 
