@@ -97,7 +97,7 @@ int probes_check(char *err, size_t errlen)
 	if (!has_cap(CAP_BPF) || !has_cap(CAP_PERFMON)) {
 		snprintf(err, errlen,
 			 "faultlined needs root, or the capabilities CAP_BPF and CAP_PERFMON (and "
-			 "CAP_SYS_RESOURCE, CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH to read every process): "
+			 "CAP_DAC_READ_SEARCH to read the tracepoint ids in tracefs): "
 			 "run it as root or through its systemd unit");
 		return -EPERM;
 	}

@@ -18,6 +18,36 @@ check_cmd "root still gets answers" fl status >/dev/null
 check_cmd "the daemon logged the refusal" grep -q 'refusing queries from uid 65534' "$FL_TMP/daemon.log"
 fl_stop_daemon
 
+# --- the unit's capability set is enough, and needed ---------------------------
+# The unit runs it as a non-root user with CAP_BPF CAP_PERFMON
+# CAP_DAC_READ_SEARCH only; run it that way here, on the host's whole process
+# table, and check that it still reads root's processes (cmdline, cgroup).
+mkdir -p "$FL_TMP/u"
+chown 65534:65534 "$FL_TMP/u"
+unpriv() {
+	local caps=$1
+	shift
+	exec setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps="$caps" --ambient-caps="$caps" \
+		"$FL_BUILD/faultlined" --foreground --socket "$FL_TMP/u/s.sock" --state-dir "$FL_TMP/u/state" \
+		--interval 250ms "$@"
+}
+unpriv +bpf,+perfmon,+dac_read_search >"$FL_TMP/unpriv.log" 2>&1 &
+upid=$!
+FL_SPAWNED+=("$upid")
+for i in $(seq 1 50); do
+	"$FL_BUILD/faultline" --socket "$FL_TMP/u/s.sock" status >/dev/null 2>&1 && break
+	sleep 0.1
+done
+shown=$("$FL_BUILD/faultline" --json --socket "$FL_TMP/u/s.sock" show $$ 2>&1)
+check_eq "as uid 65534 with the unit's 3 capabilities: this root shell with its cmdline" \
+	"$(tr '\0' ' ' </proc/$$/cmdline | sed 's/ $//')" "$(jq -r .cmdline <<<"$shown" 2>/dev/null)"
+check_eq "and its cgroup" "$(awk -F: '$2 == "memory" {print $3}' /proc/$$/cgroup)" "$(jq -r .cgroup <<<"$shown" 2>/dev/null)"
+kill -TERM "$upid"
+wait "$upid" 2>/dev/null
+out=$(unpriv +bpf,+perfmon 2>&1)
+check_eq "without CAP_DAC_READ_SEARCH it refuses to start (exit 1)" 1 $?
+check_cmd "saying tracefs is not readable ($out)" grep -q 'tracefs at /sys/kernel/tracing is not readable' <<<"$out"
+
 # --- make install DESTDIR= PREFIX= -------------------------------------------
 dest=$FL_TMP/root
 make -s -C "$FL_ROOT" BUILD="$FL_BUILD" install DESTDIR="$dest" PREFIX=/usr >/dev/null 2>&1

@@ -73,7 +73,7 @@ sd systemctl start $unit >/dev/null 2>&1
 rc=$?
 st=$(sd systemctl is-active $unit)
 check_eq "without CAP_BPF the start fails and the unit is not active" "1 failed" "$rc $st"
-check_cmd "the journal says why (loading the programs failed)" sh -c "nsenter -t $SD_PID -m -p journalctl --no-pager -u $unit | grep -q 'loading the event programs failed'"
+check_cmd "the journal says why (CAP_BPF)" sh -c "nsenter -t $SD_PID -m -p journalctl --no-pager -u $unit | grep -Eq 'needs root, or the capabilities CAP_BPF|loading the event programs failed'"
 sd rm /etc/systemd/system/$unit.d/nobpf.conf
 sd systemctl daemon-reload
 sd systemctl reset-failed $unit
