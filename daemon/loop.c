@@ -258,6 +258,8 @@ int daemon_run(struct daemon *d)
 	if ((r = set_interval(d)))
 		return r;
 	daemon_snapshot(d); /* a first picture at once, not one interval later */
+	/* Ready: probes attached, socket listening, and a first answer to give. */
+	notify_ready(d);
 
 	while (!d->stopping) {
 		struct epoll_event evs[32];

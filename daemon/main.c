@@ -178,9 +178,7 @@ int main(int argc, char **argv)
 		fatal(1, "cannot go to the background: %s", strerror(-r));
 	}
 
-	notify_ready(&d);
-
-	r = daemon_run(&d);
+	r = daemon_run(&d); /* sends READY=1 after the first snapshot */
 	notify_stopping();
 	if (r)
 		log_err("event loop failed: %s", strerror(-r));

@@ -216,6 +216,13 @@ fields=$(jq -r 'keys[] | select(startswith("FAULTLINE_"))' <<<"$oom" | tr '\n' '
 echo "# FAULTLINE_* fields in the entry: ${fields:-none yet}"
 sd systemctl reset-failed fl-oom-victim.service 2>/dev/null
 
+# --- socket activation on demand ------------------------------------------
+sd systemctl stop $unit 2>/dev/null
+check_eq "service stopped, socket still listening" "inactive active" "$(sd systemctl is-active $unit faultlined.socket | tr '\n' ' ' | sed 's/ $//')"
+out=$(sd /usr/local/bin/faultline --json status)
+check_eq "a query starts it through the socket and gets its answer" "true active" \
+	"$(jq '[.probes[].attached] | all' <<<"$out") $(sd systemctl is-active $unit)"
+
 # --- a self-bound socket (no socket unit) ----------------------------------
 sd systemctl stop faultlined.socket $unit
 sd systemctl mask --runtime faultlined.socket >/dev/null 2>&1
