@@ -23,5 +23,7 @@ kernel=$(dmesg | grep -E "Killed process $pid \(" | tail -1)
 check_cmd "the kernel logged the same kill" test -n "$kernel"
 anon_kb=$(sed -n 's/.*anon-rss:\([0-9]*\)kB.*/\1/p' <<<"$kernel")
 check_within_pct "victim anon RSS matches the kernel's line" "$anon_kb" "$(jq -r '.victim.rss_anon / 1024' <<<"$ev")" 5
-check_eq "status counts the OOM event" 1 "$(fl_json status | jq .events.oom)"
+# >= 1: suites running in parallel (systemd_service, the OOM suites) provoke
+# OOM kills of their own, and the daemon sees every one on the machine.
+check_ge "status counts the OOM event" 1 "$(fl_json status | jq .events.oom)"
 fl_done
