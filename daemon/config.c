@@ -136,3 +136,36 @@ int config_validate(const struct fl_config *c, char *err, size_t errlen)
 	}
 	return 0;
 }
+
+/* The keys a reload applies to the running daemon (loop.c reload()); every
+ * other key is read at start only. */
+static const char *const live_keys[] = { "interval" };
+
+static bool is_live(const char *name)
+{
+	for (size_t i = 0; i < sizeof(live_keys) / sizeof(live_keys[0]); i++)
+		if (!strcmp(name, live_keys[i]))
+			return true;
+	return false;
+}
+
+void config_restart_keys(const struct fl_config *running, const struct fl_config *next, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const struct key_def *k = &keys[i];
+		const char *a = (const char *)running + k->off, *b = (const char *)next + k->off;
+		bool differs;
+
+		if (is_live(k->name))
+			continue;
+		if (k->type == K_PATH)
+			differs = strncmp(a, b, k->size) != 0;
+		else
+			differs = memcmp(a, b, sizeof(uint64_t)) != 0;
+		if (differs && used < len)
+			used += snprintf(buf + used, len - used, "%s%s", used ? ", " : "", k->name);
+	}
+}

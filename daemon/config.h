@@ -29,6 +29,10 @@ void config_defaults(struct fl_config *c);
  * On error returns -errno / -EINVAL and writes "path:line: why" to err. */
 int config_load(struct fl_config *c, const char *path, bool required, char *err, size_t errlen);
 
+/* Lists (comma-separated, into buf) the keys that differ between the running
+ * config and a re-read one but are read at start only; "" when none. */
+void config_restart_keys(const struct fl_config *running, const struct fl_config *next, char *buf, size_t len);
+
 /* Checks that hold across keys; "why" into err. */
 int config_validate(const struct fl_config *c, char *err, size_t errlen);
 

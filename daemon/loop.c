@@ -211,6 +211,9 @@ static void reload(struct daemon *d)
 		notify_ready(d);
 		return;
 	}
+	config_restart_keys(&d->cfg, &next, err, sizeof(err));
+	if (err[0])
+		log_warn("reload: %s changed; that takes effect at the next restart", err);
 	if (next.interval_ms != d->cfg.interval_ms) {
 		d->cfg.interval_ms = next.interval_ms;
 		set_interval(d);

@@ -148,7 +148,7 @@ check_cmd "with a sentence that says what to do ($out)" grep -q "member of the '
 
 # --- reload ----------------------------------------------------------------
 pid=$(mainpid)
-printf '[daemon]\ninterval = 250ms\n' | sd tee /etc/faultline/faultlined.conf >/dev/null
+printf '[daemon]\ninterval = 250ms\nmax_clients = 32\n' | sd tee /etc/faultline/faultlined.conf >/dev/null
 sd systemctl reload $unit
 check_eq "systemctl reload succeeds" 0 $?
 for i in $(seq 1 50); do
@@ -157,6 +157,7 @@ for i in $(seq 1 50); do
 	sleep 0.1
 done
 check_eq "reload applies the new interval" 250 "$iv"
+check_cmd "and says which changed keys wait for a restart" sh -c "nsenter -t $SD_PID -m -p journalctl --no-pager -u $unit -o cat | grep -q 'reload: max_clients changed; that takes effect at the next restart'"
 printf '[daemon]\ninterval = 2s\nintervall = 3s\n' | sd tee /etc/faultline/faultlined.conf >/dev/null
 sd systemctl reload $unit
 refused=
@@ -233,6 +234,17 @@ out=$(as_user flmember status 2>&1)
 check_eq "a group member can query it" 0 $?
 out=$(as_user flother status 2>&1)
 check_eq "another user cannot: exit 4" 4 $?
+
+# --- the metrics drop-in (loopback for the optional Prometheus endpoint) -----
+sd cp /usr/local/share/doc/faultline/faultlined-metrics.conf /etc/systemd/system/$unit.d/metrics.conf
+sd systemctl daemon-reload
+sd systemctl restart $unit
+check_eq "with the metrics drop-in it starts and answers" "active 0" "$(sd systemctl is-active $unit) $(sd /usr/local/bin/faultline status >/dev/null 2>&1; echo $?)"
+check_eq "and shares the host's network (PrivateNetwork=no)" no "$(show PrivateNetwork)"
+out=$(sd systemd-analyze verify /usr/local/lib/systemd/system/$unit 2>&1)
+check_eq "systemd-analyze verify with the drop-in" "" "$out"
+sd rm /etc/systemd/system/$unit.d/metrics.conf
+sd systemctl daemon-reload
 
 # --- stop ------------------------------------------------------------------
 sd systemctl stop $unit

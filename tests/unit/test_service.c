@@ -98,6 +98,26 @@ static void shipped_config_documents_the_defaults(void **state)
 	unlink(path);
 }
 
+static void reload_names_restart_only_keys(void **state)
+{
+	struct fl_config a, b;
+	char buf[128];
+
+	config_defaults(&a);
+	b = a;
+	config_restart_keys(&a, &b, buf, sizeof(buf));
+	assert_string_equal(buf, "");
+	b.interval_ms = 250; /* applied live: not listed */
+	config_restart_keys(&a, &b, buf, sizeof(buf));
+	assert_string_equal(buf, "");
+	b.max_clients = 8;
+	snprintf(b.socket_path, sizeof(b.socket_path), "/tmp/other.sock");
+	config_restart_keys(&a, &b, buf, sizeof(buf));
+	assert_string_equal(buf, "socket, max_clients");
+	config_restart_keys(&a, &b, buf, 10); /* bounded */
+	assert_true(strlen(buf) < 10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -107,6 +127,7 @@ int main(void)
 		cmocka_unit_test(status_text),
 		cmocka_unit_test(watchdog_timeout),
 		cmocka_unit_test(shipped_config_documents_the_defaults),
+		cmocka_unit_test(reload_names_restart_only_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
