@@ -26,6 +26,16 @@ mainpid() {
 	[ -n "$p" ] && [ "$p" -gt 1 ] 2>/dev/null && echo "$p" || echo none
 }
 jctl() { sd journalctl --no-pager "$@"; }
+# jwait ERE: waits (5 s at most) for a line of the unit's journal to match;
+# journald takes the lines from the service's stream asynchronously.
+jwait() {
+	local i
+	for i in $(seq 1 50); do
+		jctl -u $unit -o cat | grep -Eq "$1" && return 0
+		sleep 0.1
+	done
+	return 1
+}
 # Run the installed CLI as some user inside the namespace.
 as_user() {
 	local u=$1
@@ -73,7 +83,7 @@ sd systemctl start $unit >/dev/null 2>&1
 rc=$?
 st=$(sd systemctl is-active $unit)
 check_eq "without CAP_BPF the start fails and the unit is not active" "1 failed" "$rc $st"
-check_cmd "the journal says why (CAP_BPF)" sh -c "nsenter -t $SD_PID -m -p journalctl --no-pager -u $unit | grep -Eq 'needs root, or the capabilities CAP_BPF|loading the event programs failed'"
+check_cmd "the journal says why (CAP_BPF)" jwait 'needs root, or the capabilities CAP_BPF|loading the event programs failed'
 sd rm /etc/systemd/system/$unit.d/nobpf.conf
 sd systemctl daemon-reload
 sd systemctl reset-failed $unit
@@ -95,11 +105,12 @@ check_eq "systemctl start returns once active" "0 active" "$rc $(sd systemctl is
 echo "# start took $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s"
 check_eq "status answers at once, every probe attached" "true" "$(jq '[.probes[].attached] | all and length >= 4' <<<"$st")"
 check_cmd "sys-kernel-tracing.mount was pulled in (Requires=)" sd mountpoint -q /sys/kernel/tracing
+jwait '^Started faultline' && jwait 'probes attached'
 log=$(jctl -u $unit -o cat)
 l_att=$(grep -n 'probes attached' <<<"$log" | tail -1 | cut -d: -f1)
 l_act=$(grep -n '^Started faultline' <<<"$log" | tail -1 | cut -d: -f1)
 check_cmd "the journal has 'probes attached' (line $l_att) before 'Started' (line $l_act)" test -n "$l_att" -a -n "$l_act" -a "${l_att:-0}" -lt "${l_act:-0}"
-check_cmd "STATUS= shows processes, events/s, drops" sh -c "nsenter -t $SD_PID -m -p systemctl show -P StatusText $unit | grep -Eq '^tracking [0-9]+ processes, [0-9.]+ events/s, [0-9]+ events dropped'"
+check_cmd "STATUS= shows processes, events/s, drops" sh -c "nsenter -t $SD_PID -m -p -C systemctl show -P StatusText $unit | grep -Eq '^tracking [0-9]+ processes, [0-9.]+ events/s, [0-9]+ events dropped'"
 check_eq "the socket it serves is the activated one" /run/faultline/faultline.sock "$(jq -r .socket <<<"$st")"
 
 # --- least privilege, actually in force ----------------------------------
@@ -119,7 +130,7 @@ else
 fi
 check_eq "MemoryMax" 268435456 "$(show MemoryMax)"
 memcg=$(sd cat /proc/$pid/cgroup | awk -F: '$2 == "memory" {print $3}')
-lim=$(cat "/sys/fs/cgroup/memory$memcg/memory.limit_in_bytes" 2>/dev/null || cat "/sys/fs/cgroup$memcg/memory.max" 2>/dev/null)
+lim=$(sd cat "/sys/fs/cgroup/memory$memcg/memory.limit_in_bytes" 2>/dev/null || sd cat "/sys/fs/cgroup$memcg/memory.max" 2>/dev/null)
 check_eq "the kernel enforces the memory cap on its cgroup ($memcg)" 268435456 "$lim"
 check_cmd "NoNewPrivs is set" grep -q '^NoNewPrivs:[[:space:]]*1' <<<"$pstatus"
 check_cmd "seccomp filter in force" grep -q '^Seccomp:[[:space:]]*2' <<<"$pstatus"
@@ -127,7 +138,7 @@ check_cmd "seccomp filter in force" grep -q '^Seccomp:[[:space:]]*2' <<<"$pstatu
 # this PID namespace: systemd and journald, both root), and the
 # mapping-syscall tracepoints work (a 96 MiB mmap is an event).
 check_cmd "top lists root's processes (systemd, journald)" sh -c \
-	"nsenter -t $SD_PID -m -p /usr/local/bin/faultline --json top -n 10000 | jq -e '[.processes[].comm] | index(\"systemd\") and index(\"systemd-journal\")' >/dev/null"
+	"nsenter -t $SD_PID -m -p -C /usr/local/bin/faultline --json top -n 10000 | jq -e '[.processes[].comm] | index(\"systemd\") and index(\"systemd-journal\")' >/dev/null"
 sd python3 -c 'import mmap, time; m = mmap.mmap(-1, 96 << 20); print(m[0]); time.sleep(0.3)' >/dev/null
 big=
 for i in $(seq 1 40); do
@@ -157,7 +168,7 @@ for i in $(seq 1 50); do
 	sleep 0.1
 done
 check_eq "reload applies the new interval" 250 "$iv"
-check_cmd "and says which changed keys wait for a restart" sh -c "nsenter -t $SD_PID -m -p journalctl --no-pager -u $unit -o cat | grep -q 'reload: max_clients changed; that takes effect at the next restart'"
+check_cmd "and says which changed keys wait for a restart" jwait 'reload: max_clients changed; that takes effect at the next restart'
 printf '[daemon]\ninterval = 2s\nintervall = 3s\n' | sd tee /etc/faultline/faultlined.conf >/dev/null
 sd systemctl reload $unit
 refused=
@@ -197,7 +208,7 @@ pid=$(mainpid)
 [ "$pid" != none ] && sd kill -USR2 "$pid" # FAULTLINE_TEST_HANG=1: the main loop stops, pings stop
 new=$(wait_restart "$pid")
 check_cmd "a hung main loop: the watchdog restarts it ($pid -> ${new:-none})" test -n "$new"
-check_cmd "the journal names the watchdog" sh -c "nsenter -t $SD_PID -m -p journalctl --no-pager -u $unit -o cat | grep -q 'Watchdog timeout'"
+check_cmd "the journal names the watchdog" jwait 'Watchdog timeout'
 check_eq "NRestarts counts it" $((n0 + 2)) "$(show NRestarts)"
 
 # --- an OOM kill reaches the journal -----------------------------------------
@@ -250,5 +261,5 @@ sd systemctl daemon-reload
 sd systemctl stop $unit
 check_eq "stops cleanly" inactive "$(sd systemctl is-active $unit)"
 check_cmd "its socket is gone" sd test ! -e /run/faultline/faultline.sock
-check_cmd "and it logged stopping" sh -c "nsenter -t $SD_PID -m -p journalctl --no-pager -u $unit -o cat | tail -5 | grep -q '^stopping'"
+check_cmd "and it logged stopping" jwait '^stopping$'
 fl_done

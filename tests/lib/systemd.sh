@@ -18,7 +18,10 @@ sd_can_boot() {
 	return 0
 }
 
-# Runs inside the new namespaces, as their PID 1 until it execs systemd.
+# Runs inside the new namespaces (PID, mount, cgroup), as their PID 1 until
+# it execs systemd. SD_CG_MOUNTS lists "mountpoint options" pairs of the
+# machine's cgroup v1 hierarchies; they are mounted afresh so that, inside
+# the cgroup namespace, systemd's root is the test's own sub-cgroup.
 SD_INIT='
 set -e
 mount --make-rprivate /
@@ -28,15 +31,50 @@ for d in /etc /usr/local /var/lib /var/log; do
 	mkdir -p /var/tmp/.ov/$n/u /var/tmp/.ov/$n/w
 	mount -t overlay overlay -o "lowerdir=$d,upperdir=/var/tmp/.ov/$n/u,workdir=/var/tmp/.ov/$n/w" "$d"
 done
+mount -t tmpfs -o mode=755 cgroup /sys/fs/cgroup
+echo "$SD_CG_MOUNTS" | while read -r mp opts; do
+	[ -n "$mp" ] || continue
+	mkdir -p "$mp"
+	if [ "$opts" = cgroup2 ]; then mount -t cgroup2 cgroup2 "$mp"; else mount -t cgroup -o "$opts" cgroup "$mp"; fi
+done
 mount -t tmpfs -o mode=755 tmpfs /run
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 exec /lib/systemd/systemd --system --unit=basic.target
 '
 
+# A sub-cgroup of the current one in every hierarchy, so that two systemd
+# instances (this suite's and another's) never share a cgroup tree, and the
+# machine's hierarchies get nothing but these directories, removed at the end.
+SD_CG_DIRS=()
+SD_CG_MOUNTS=
+sd_make_cgroups() {
+	local name=faultline-sd-$$ dev mp type opts rest ctl cur dir
+	while read -r dev mp type opts rest; do
+		case $type in
+		cgroup)
+			# the options that name the hierarchy: controllers or name=
+			ctl=$(tr , '\n' <<<"$opts" | grep -vE '^(rw|ro|relatime|nosuid|nodev|noexec|clone_children|xattr)$' | paste -sd,)
+			cur=$(awk -F: -v c="$ctl" '$2 == c {print $3}' /proc/self/cgroup)
+			SD_CG_MOUNTS+="$mp $ctl"$'\n'
+			;;
+		cgroup2)
+			cur=$(awk -F: '$1 == "0" {print $3}' /proc/self/cgroup)
+			SD_CG_MOUNTS+="$mp cgroup2"$'\n'
+			;;
+		*) continue ;;
+		esac
+		dir=$mp${cur%/}/$name
+		mkdir -p "$dir" && SD_CG_DIRS+=("$dir")
+	done </proc/self/mounts
+}
+
 sd_boot() {
-	unshare --pid --fork --mount --mount-proc bash -c "$SD_INIT" >"$FL_TMP/systemd.console" 2>&1 &
-	SD_UNSHARE_PID=$!
+	sd_make_cgroups
 	FL_CLEANUPS+=("sd_kill")
+	SD_CG_MOUNTS=$SD_CG_MOUNTS bash -c 'for d in "${@:2}"; do echo $$ >"$d/cgroup.procs"; done
+		exec unshare --cgroup --pid --fork --mount --mount-proc bash -c "$1"' _ "$SD_INIT" "${SD_CG_DIRS[@]}" \
+		>"$FL_TMP/systemd.console" 2>&1 &
+	SD_UNSHARE_PID=$!
 	local i state
 	for i in $(seq 1 100); do
 		SD_PID=$(pgrep -P "$SD_UNSHARE_PID" 2>/dev/null | head -1)
@@ -51,7 +89,7 @@ sd_boot() {
 	return 1
 }
 
-sd() { nsenter -t "$SD_PID" -m -p "$@"; }
+sd() { nsenter -t "$SD_PID" -m -p -C "$@"; }
 
 # sd_wait TIMEOUT_S CMD...: polls CMD inside the namespace.
 sd_wait() {
@@ -65,14 +103,20 @@ sd_wait() {
 }
 
 sd_kill() {
+	local d i
 	[ -n "$SD_PID" ] && kill -KILL "$SD_PID" 2>/dev/null
 	[ -n "$SD_UNSHARE_PID" ] && wait "$SD_UNSHARE_PID" 2>/dev/null
-	# Its cgroups live in the machine's hierarchies; remove the ones the
-	# tests created, now empty.
-	local d
-	for d in /sys/fs/cgroup/*/system.slice/faultlined.service /sys/fs/cgroup/*/system.slice/fl-oom-victim.service; do
-		[ -d "$d" ] && rmdir "$d" 2>/dev/null
-	done
 	SD_PID=
+	# The namespace's processes die with its PID 1; then its cgroups are
+	# empty and go, deepest first.
+	for i in $(seq 1 20); do
+		for d in "${SD_CG_DIRS[@]}"; do
+			[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+		done
+		for d in "${SD_CG_DIRS[@]}"; do [ -d "$d" ] && break; done
+		[ -d "$d" ] || return 0
+		sleep 0.1
+	done
+	echo "# could not remove all of: ${SD_CG_DIRS[*]}"
 	return 0
 }
