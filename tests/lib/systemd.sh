@@ -1,12 +1,14 @@
-# A real systemd as PID 1 of a private PID + mount namespace, for the
-# service suites. Source after common.sh, then:
+# A real systemd as PID 1 of a private PID + mount + cgroup namespace, for
+# the service suites. Source after common.sh, then:
 #   sd_boot                 boot it (--unit=basic.target); sets SD_PID
-#   sd CMD...               run CMD inside (nsenter -m -p), e.g. sd systemctl ...
-#   sd_wait DESC TIMEOUT CMD...   poll CMD inside until it succeeds
-# What it changes stays inside: /run, /tmp and /var/tmp are fresh tmpfs, and
-# /etc, /usr/local, /var/lib and /var/log are overlays whose writes land in a
-# tmpfs. So `make install`, systemd-sysusers and test users never touch the
-# machine's files. It is ended with SIGKILL to its pid from outside.
+#   sd CMD...               run CMD inside (nsenter -m -p -C), e.g. sd systemctl ...
+#   sd_wait TIMEOUT CMD...  poll CMD inside until it succeeds
+# What it changes stays inside: /run, /tmp and /var/tmp are fresh tmpfs;
+# /etc, /usr/local, /var/lib, /var/log, /var/spool and /home are overlays
+# whose writes land in a tmpfs, so `make install`, systemd-sysusers and test
+# users never touch the machine's files; its cgroups are sub-cgroups of the
+# test's own, removed at the end. It is ended with SIGKILL to its pid from
+# outside.
 SD_PID=
 SD_UNSHARE_PID=
 
@@ -26,7 +28,7 @@ SD_INIT='
 set -e
 mount --make-rprivate /
 mount -t tmpfs -o mode=1777 tmpfs /var/tmp
-for d in /etc /usr/local /var/lib /var/log; do
+for d in /etc /usr/local /var/lib /var/log /var/spool /home; do
 	n=$(echo "$d" | tr / _)
 	mkdir -p /var/tmp/.ov/$n/u /var/tmp/.ov/$n/w
 	mount -t overlay overlay -o "lowerdir=$d,upperdir=/var/tmp/.ov/$n/u,workdir=/var/tmp/.ov/$n/w" "$d"
