@@ -40,21 +40,6 @@ struct {
 	__type(value, __u64);
 } mm_stats_full SEC(".maps");
 
-/* Arguments seen at syscall entry, needed again at exit. LRU: a thread killed
- * inside the syscall never comes back for its entry. */
-struct pending_call {
-	__u64 arg0;
-	__u64 arg1;
-	__u64 arg2;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 8192);
-	__type(key, __u64);
-	__type(value, struct pending_call);
-} pending SEC(".maps");
-
 #define MAP_ANONYMOUS 0x20
 #define PAGE_ALIGN(x) (((x) + 4095) & ~4095ull)
 #define IS_ERR_VALUE(x) ((unsigned long)(x) >= (unsigned long)-4095)
@@ -87,45 +72,27 @@ static __always_inline void submit(void *e, bool urgent)
 	bpf_ringbuf_submit(e, flags);
 }
 
+/* The caller's totals. The entry is deleted when the process exits, so a
+ * tgid found here is this process: its start time is read only to create an
+ * entry, which keeps the per-call cost to one hash lookup. */
 static __always_inline struct fl_mm_stats *stats_for_current(void)
 {
-	struct task_struct *task = (void *)bpf_get_current_task();
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	__u64 start = task_start_ns(task);
 	struct fl_mm_stats *st = bpf_map_lookup_elem(&mm_stats, &tgid);
 
-	if (st && st->start_ns == start)
+	if (st)
 		return st;
-	/* New process, or a reused tgid whose exit we missed: start afresh. */
-	struct fl_mm_stats fresh = { .start_ns = start };
-	if (bpf_map_update_elem(&mm_stats, &tgid, &fresh, BPF_ANY)) {
+	struct fl_mm_stats fresh = { .start_ns = task_start_ns((void *)bpf_get_current_task()) };
+	/* NOEXIST: another thread may have created it meanwhile. */
+	bpf_map_update_elem(&mm_stats, &tgid, &fresh, BPF_NOEXIST);
+	st = bpf_map_lookup_elem(&mm_stats, &tgid);
+	if (!st) {
 		__u32 zero = 0;
 		__u64 *n = bpf_map_lookup_elem(&mm_stats_full, &zero);
 		if (n)
 			*n += 1;
-		return NULL;
 	}
-	return bpf_map_lookup_elem(&mm_stats, &tgid);
-}
-
-static __always_inline void stash(__u64 a0, __u64 a1, __u64 a2)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	struct pending_call c = { .arg0 = a0, .arg1 = a1, .arg2 = a2 };
-
-	bpf_map_update_elem(&pending, &id, &c, BPF_ANY);
-}
-
-static __always_inline bool unstash(struct pending_call *out)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	struct pending_call *c = bpf_map_lookup_elem(&pending, &id);
-
-	if (!c)
-		return false;
-	*out = *c;
-	bpf_map_delete_elem(&pending, &id);
-	return true;
+	return st;
 }
 
 static __always_inline void big_map_event(__u64 bytes, __u64 addr, __u32 kind)
@@ -148,42 +115,42 @@ static __always_inline void big_map_event(__u64 bytes, __u64 addr, __u32 kind)
 	submit(e, false);
 }
 
-SEC("tracepoint/syscalls/sys_enter_brk")
-int sys_enter_brk(struct trace_event_raw_sys_enter *ctx)
-{
-	struct task_struct *task = (void *)bpf_get_current_task();
-
-	stash(BPF_CORE_READ(task, mm, brk), 0, 0);
-	return 0;
-}
-
+/* brk returns the new break, and the old one is the break after this
+ * process's previous brk call (kept in mm_stats), so no entry program is
+ * needed. The first call seen for a process (or after an exec, which starts
+ * a new heap) only sets the baseline: for a process started under faultlined
+ * that is the C library's initial brk(0) query. */
 SEC("tracepoint/syscalls/sys_exit_brk")
 int sys_exit_brk(struct trace_event_raw_sys_exit *ctx)
 {
-	struct pending_call c;
 	struct fl_mm_stats *st;
-	__u64 new_brk = ctx->ret;
+	__u64 new_brk = ctx->ret, old_brk, mm;
 
-	if (!unstash(&c) || !(st = stats_for_current()))
+	if (!(st = stats_for_current()))
 		return 0;
 	__sync_fetch_and_add(&st->brk_calls, 1);
-	if (new_brk > c.arg0) {
-		__sync_fetch_and_add(&st->brk_grow_bytes, new_brk - c.arg0);
-		if (new_brk - c.arg0 >= big_map_bytes) {
+	mm = (__u64)bpf_get_current_task_btf()->mm;
+	old_brk = st->last_brk_mm == mm ? st->last_brk : 0;
+	st->last_brk = new_brk;
+	st->last_brk_mm = mm;
+	if (!old_brk)
+		return 0;
+	if (new_brk > old_brk) {
+		__sync_fetch_and_add(&st->brk_grow_bytes, new_brk - old_brk);
+		if (new_brk - old_brk >= big_map_bytes) {
 			__sync_fetch_and_add(&st->big_maps, 1);
-			big_map_event(new_brk - c.arg0, c.arg0, FL_MAP_BRK);
+			big_map_event(new_brk - old_brk, old_brk, FL_MAP_BRK);
 		}
-	} else if (new_brk < c.arg0) {
-		__sync_fetch_and_add(&st->brk_shrink_bytes, c.arg0 - new_brk);
+	} else if (new_brk < old_brk) {
+		__sync_fetch_and_add(&st->brk_shrink_bytes, old_brk - new_brk);
 	}
 	return 0;
 }
 
-/* mmap, munmap and mremap need no entry program: at sys_exit the task's
- * saved user registers still hold the arguments (the syscall ABI preserves
- * them), so one program per call does the work of two and there is no
- * pending-arguments map update per call. brk needs the old break, which only
- * the entry sees. */
+/* No entry programs: at sys_exit the task's saved user registers still hold
+ * the arguments (the syscall ABI preserves them), so one program per call
+ * does the work of two, with no pending-arguments map update per call, and
+ * the sys_enter tracepoint stays unused. */
 static __always_inline struct pt_regs *syscall_regs(void)
 {
 	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
@@ -199,8 +166,8 @@ int sys_exit_mmap(struct trace_event_raw_sys_exit *ctx)
 	if (IS_ERR_VALUE(ctx->ret) || !(st = stats_for_current()))
 		return 0;
 	regs = syscall_regs();
-	len = PAGE_ALIGN(PT_REGS_PARM2_CORE_SYSCALL(regs));
-	flags = PT_REGS_PARM4_CORE_SYSCALL(regs);
+	len = PAGE_ALIGN(PT_REGS_PARM2_SYSCALL(regs));
+	flags = PT_REGS_PARM4_SYSCALL(regs);
 	__sync_fetch_and_add(&st->mmap_calls, 1);
 	if (flags & MAP_ANONYMOUS)
 		__sync_fetch_and_add(&st->mmap_anon_bytes, len);
@@ -221,7 +188,7 @@ int sys_exit_munmap(struct trace_event_raw_sys_exit *ctx)
 	if (ctx->ret != 0 || !(st = stats_for_current()))
 		return 0;
 	__sync_fetch_and_add(&st->munmap_calls, 1);
-	__sync_fetch_and_add(&st->munmap_bytes, PAGE_ALIGN(PT_REGS_PARM2_CORE_SYSCALL(syscall_regs())));
+	__sync_fetch_and_add(&st->munmap_bytes, PAGE_ALIGN(PT_REGS_PARM2_SYSCALL(syscall_regs())));
 	return 0;
 }
 
@@ -235,8 +202,8 @@ int sys_exit_mremap(struct trace_event_raw_sys_exit *ctx)
 	if (IS_ERR_VALUE(ctx->ret) || !(st = stats_for_current()))
 		return 0;
 	regs = syscall_regs();
-	old_len = PAGE_ALIGN(PT_REGS_PARM2_CORE_SYSCALL(regs));
-	new_len = PAGE_ALIGN(PT_REGS_PARM3_CORE_SYSCALL(regs));
+	old_len = PAGE_ALIGN(PT_REGS_PARM2_SYSCALL(regs));
+	new_len = PAGE_ALIGN(PT_REGS_PARM3_SYSCALL(regs));
 	__sync_fetch_and_add(&st->mremap_calls, 1);
 	if (new_len > old_len) {
 		__sync_fetch_and_add(&st->mremap_grow_bytes, new_len - old_len);
@@ -266,8 +233,12 @@ int BPF_PROG(sched_process_exit, struct task_struct *task)
 
 	tgid = BPF_CORE_READ(task, tgid);
 	e = reserve(sizeof(*e), FL_EV_EXIT);
-	if (!e)
+	if (!e) {
+		/* Counted as dropped; the totals must still go, or a reused
+		 * tgid would inherit them. */
+		bpf_map_delete_elem(&mm_stats, &tgid);
 		return 0;
+	}
 	leader = BPF_CORE_READ(task, group_leader);
 	e->hdr.kind = FL_EV_EXIT;
 	e->hdr.tgid = tgid;

@@ -36,6 +36,8 @@ struct fl_mm_stats {
 	__u64 mremap_grow_bytes;
 	__u64 mremap_shrink_bytes;
 	__u64 big_maps; /* single mappings at or above the threshold */
+	__u64 last_brk; /* kernel side only: the break after the last brk call… */
+	__u64 last_brk_mm; /* …and the mm it belongs to (exec starts a new heap) */
 };
 
 struct fl_proc_rec {

@@ -220,9 +220,7 @@ int probes_open(struct probes *p, const struct fl_config *c, probes_event_fn fn,
 		struct bpf_link **link;
 		const char *name;
 	} sys[] = {
-		/* Exit before entry: an entry whose exit is not attached yet
-		 * would only leave a stale pending entry behind. */
-		SYSCALL_PROG(sys_exit_brk), SYSCALL_PROG(sys_enter_brk), SYSCALL_PROG(sys_exit_mmap),
+		SYSCALL_PROG(sys_exit_brk), SYSCALL_PROG(sys_exit_mmap),
 		SYSCALL_PROG(sys_exit_munmap), SYSCALL_PROG(sys_exit_mremap),
 	};
 	for (size_t i = 0; i < sizeof(sys) / sizeof(sys[0]); i++) {
