@@ -28,8 +28,10 @@ fl_spawn rate touch_pages --pages 2000 --repeat 30 --interval-ms 50
 sleep 1
 rate=$(fl_json top --sort minflt-rate -n 50 | jq -r --argjson p "$rate_pid" '.processes[] | select(.pid == $p) | .minflt_rate')
 check_ge "a faulting process shows a minor fault rate" 5000 "${rate:-0}"
-top_pid=$(fl_json top --sort minflt-rate -n 1 | jq -r '.processes[0].pid')
-check_eq "it tops 'top --sort minflt-rate'" "$rate_pid" "$top_pid"
+# Other suites fault too (the daemon sees the whole machine), so check the
+# order itself rather than who is first.
+sorted=$(fl_json top --sort minflt-rate -n 20 | jq '[.processes[].minflt_rate] | . == (sort | reverse)')
+check_eq "'top --sort minflt-rate' is in descending rate order" true "$sorted"
 fl_release rate
 
 # --- major faults: a file mapping read after it was evicted from the page cache
