@@ -178,7 +178,7 @@ int probes_open(struct probes *p, const struct fl_config *c, probes_event_fn fn,
 	if (r) {
 		snprintf(err, errlen,
 			 "loading the event programs failed: %s%s", strerror(-r),
-			 r == -EPERM ? " (run as root, or with CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE)" : "");
+			 r == -EPERM ? " (run as root, or with CAP_BPF, CAP_PERFMON and CAP_DAC_READ_SEARCH)" : "");
 		goto fail;
 	}
 
