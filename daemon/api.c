@@ -9,6 +9,7 @@
 
 #include "daemon.h"
 #include "report.h"
+#include "statefile.h"
 
 #define ADD(o, k, v) json_object_object_add(o, k, v)
 
@@ -87,6 +88,59 @@ static json_object *cmd_ping(struct daemon *d, struct client *c, json_object *ar
 	return api_ok(json_object_new_string("pong"));
 }
 
+/* The caps, what they hold now, and which ones have been hit. */
+static json_object *status_limits(struct daemon *d)
+{
+	json_object *l = json_object_new_object(), *hit = json_object_new_array();
+	const struct proctab_stats *st = &d->procs.stats;
+
+	ADD(l, "max_processes", json_object_new_uint64(d->cfg.max_processes));
+	ADD(l, "exited_keep", json_object_new_uint64(d->cfg.exited_keep));
+	ADD(l, "history_samples", json_object_new_uint64(d->cfg.history_samples));
+	ADD(l, "max_memory", json_object_new_uint64(d->cfg.max_memory));
+	ADD(l, "memory_used", json_object_new_uint64(d->procs.mem_bytes));
+	ADD(l, "evicted_for_memory", json_object_new_uint64(st->evicted_memory));
+	ADD(l, "not_tracked_for_memory", json_object_new_uint64(st->dropped_new_memory));
+	ADD(l, "history_samples_lost", json_object_new_uint64(st->history_oom));
+	if (st->dropped_new > st->dropped_new_memory)
+		json_object_array_add(hit, json_object_new_string("max_processes"));
+	if (st->exited_evicted)
+		json_object_array_add(hit, json_object_new_string("exited_keep"));
+	if (st->evicted_memory || st->dropped_new_memory)
+		json_object_array_add(hit, json_object_new_string("max_memory"));
+	ADD(l, "caps_reached", hit);
+	return l;
+}
+
+static json_object *status_state(struct daemon *d)
+{
+	const struct persist *ps = &d->persist;
+	json_object *s = json_object_new_object(), *ld = NULL;
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", d->cfg.state_dir, STATEFILE_NAME);
+	ADD(s, "file", json_object_new_string(path));
+	ADD(s, "save_interval_ms", json_object_new_uint64(d->cfg.save_interval_ms));
+	ADD(s, "saves", json_object_new_uint64(ps->saves));
+	ADD(s, "save_errors", json_object_new_uint64(ps->save_errors));
+	ADD(s, "last_save", ps->saves ? json_object_new_uint64(ps->last_save_wall) : NULL);
+	ADD(s, "last_save_bytes", json_object_new_uint64(ps->last_save_bytes));
+	ADD(s, "last_save_raw_bytes", json_object_new_uint64(ps->last_save_raw));
+	ADD(s, "last_save_us", json_object_new_uint64(ps->last_save_us));
+	if (ps->loaded) {
+		ld = json_object_new_object();
+		ADD(ld, "saved_at", json_object_new_uint64(ps->load.saved_wall));
+		ADD(ld, "same_boot", json_object_new_boolean(ps->load.same_boot));
+		ADD(ld, "live", json_object_new_uint64(ps->load.live));
+		ADD(ld, "exited", json_object_new_uint64(ps->load.exited));
+		ADD(ld, "events", json_object_new_uint64(ps->load.events));
+	}
+	ADD(s, "restored", ld);
+	ADD(s, "set_aside", ps->set_aside[0] ? json_object_new_string(ps->set_aside) : NULL);
+	ADD(s, "load_error", ps->load_error[0] ? json_object_new_string(ps->load_error) : NULL);
+	return s;
+}
+
 static json_object *cmd_status(struct daemon *d, struct client *c, json_object *args)
 {
 	json_object *o = json_object_new_object(), *probes = json_object_new_array();
@@ -123,7 +177,10 @@ static json_object *cmd_status(struct daemon *d, struct client *c, json_object *
 	ADD(procs, "not_tracked_table_full", json_object_new_uint64(d->procs.stats.dropped_new));
 	ADD(procs, "max_live", json_object_new_uint64(d->procs.max_live));
 	ADD(procs, "cap_reached", json_object_new_boolean(d->procs.stats.dropped_new > 0));
+	ADD(procs, "exited_while_down", json_object_new_uint64(d->procs.stats.exited_while_down));
 	ADD(o, "processes", procs);
+	ADD(o, "limits", status_limits(d));
+	ADD(o, "state", status_state(d));
 
 	probes_drops(&d->probes, dr);
 	for (int k = 1; k < FL_EV__MAX; k++) {

@@ -21,6 +21,12 @@ void config_defaults(struct fl_config *c)
 	c->exited_keep = 4096;
 	c->mm_stats_entries = 65536;
 	c->max_clients = 64;
+	c->client_idle_ms = 60 * 1000;
+	c->save_interval_ms = 5 * 60 * 1000;
+	c->history_samples = 480;
+	/* Below the unit's MemoryMax (256M) with room for BPF maps, buffers
+	 * and the allocator's slack. */
+	c->max_memory = 160ull << 20;
 }
 
 enum key_type { K_PATH, K_DURATION, K_BYTES, K_UINT };
@@ -43,11 +49,15 @@ static const struct key_def keys[] = {
 	{ "daemon", "state_dir", K_PATH, OFF(state_dir), SZ(state_dir), 0, 0 },
 	{ "daemon", "interval", K_DURATION, OFF(interval_ms), 0, 100, 3600 * 1000 },
 	{ "daemon", "max_clients", K_UINT, OFF(max_clients), 0, 1, 4096 },
+	{ "daemon", "client_idle_timeout", K_DURATION, OFF(client_idle_ms), 0, 1000, 86400 * 1000 },
+	{ "daemon", "save_interval", K_DURATION, OFF(save_interval_ms), 0, 1000, 86400 * 1000 },
 	{ "events", "big_mapping", K_BYTES, OFF(big_map_bytes), 0, 4096, 1ull << 50 },
 	{ "events", "ring_buffer", K_BYTES, OFF(ringbuf_bytes), 0, 64 << 10, 1ull << 30 },
 	{ "limits", "max_processes", K_UINT, OFF(max_processes), 0, 16, 10000000 },
 	{ "limits", "exited_keep", K_UINT, OFF(exited_keep), 0, 0, 10000000 },
 	{ "limits", "mapping_stats_entries", K_UINT, OFF(mm_stats_entries), 0, 1024, 4194304 },
+	{ "limits", "history_samples", K_UINT, OFF(history_samples), 0, 16, 10000 },
+	{ "limits", "max_memory", K_BYTES, OFF(max_memory), 0, 1 << 20, 1ull << 40 },
 };
 
 struct parse_ctx {
@@ -139,7 +149,7 @@ int config_validate(const struct fl_config *c, char *err, size_t errlen)
 
 /* The keys a reload applies to the running daemon (loop.c reload()); every
  * other key is read at start only. */
-static const char *const live_keys[] = { "interval" };
+static const char *const live_keys[] = { "interval", "save_interval", "client_idle_timeout" };
 
 static bool is_live(const char *name)
 {

@@ -21,6 +21,10 @@ struct fl_config {
 	uint64_t exited_keep;
 	uint64_t mm_stats_entries;
 	uint64_t max_clients;
+	uint64_t client_idle_ms;
+	uint64_t save_interval_ms;
+	uint64_t history_samples;
+	uint64_t max_memory;
 };
 
 void config_defaults(struct fl_config *c);

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "eventlog.h"
 #include "notify.h"
+#include "persist.h"
 #include "probes.h"
 #include "proctab.h"
 #include "server.h"
@@ -25,6 +26,8 @@ struct daemon_stats {
 	uint64_t snapshot_last_us;    /* duration of the last snapshot */
 	uint64_t snapshot_max_us;
 	uint64_t orphan_threads;
+	uint64_t trim_mark;  /* table bytes at the last malloc_trim or peak since */
+	uint64_t trims;
 };
 
 struct daemon {
@@ -38,6 +41,7 @@ struct daemon {
 	struct daemon_stats stats;
 	struct notify notify;        /* systemd: READY, STATUS, WATCHDOG */
 	struct access_policy access; /* who may query */
+	struct persist persist;      /* the state file */
 	uint64_t started_mono_ms;
 	uint64_t started_wall;
 	int64_t boot_to_wall_ns; /* add to a boot-clock time to get wall time */

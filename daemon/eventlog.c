@@ -23,9 +23,8 @@ void eventlog_free(struct eventlog *l)
 	l->len = l->cap = 0;
 }
 
-json_object *eventlog_add(struct eventlog *l, json_object *ev)
+static void put(struct eventlog *l, json_object *ev)
 {
-	json_object_object_add(ev, "seq", json_object_new_uint64(l->next_seq++));
 	if (l->len == l->cap) {
 		json_object_put(l->ring[l->head]);
 		l->ring[l->head] = ev;
@@ -34,7 +33,20 @@ json_object *eventlog_add(struct eventlog *l, json_object *ev)
 		l->ring[(l->head + l->len) % l->cap] = ev;
 		l->len++;
 	}
+}
+
+json_object *eventlog_add(struct eventlog *l, json_object *ev)
+{
+	json_object_object_add(ev, "seq", json_object_new_uint64(l->next_seq++));
+	put(l, ev);
 	return ev;
+}
+
+void eventlog_restore(struct eventlog *l, json_object *ev, uint64_t seq)
+{
+	put(l, ev);
+	if (seq >= l->next_seq)
+		l->next_seq = seq + 1;
 }
 
 json_object *eventlog_at(const struct eventlog *l, size_t i)

@@ -19,6 +19,9 @@ int eventlog_init(struct eventlog *l, size_t cap);
 void eventlog_free(struct eventlog *l);
 /* Takes ownership of ev; adds "seq" to it. Returns the stored object. */
 json_object *eventlog_add(struct eventlog *l, json_object *ev);
+/* Takes ownership of an event restored from the state file, which already
+ * has its "seq"; later events are numbered after it. */
+void eventlog_restore(struct eventlog *l, json_object *ev, uint64_t seq);
 /* The i-th stored event, oldest first. */
 json_object *eventlog_at(const struct eventlog *l, size_t i);
 

@@ -6,7 +6,17 @@
 
 /* 1 min at 1 s, 10 min at 10 s, 2 h at 1 min, 12 h at 10 min, 1 week at 1 h. */
 const uint32_t hist_tier_step[HIST_TIERS] = { 0, 10, 60, 600, 3600 };
-const uint16_t hist_tier_cap[HIST_TIERS] = { 60, 60, 120, 72, 168 };
+static const uint16_t default_cap[HIST_TIERS] = { 60, 60, 120, 72, 168 };
+uint16_t hist_tier_cap[HIST_TIERS] = { 60, 60, 120, 72, 168 };
+
+void history_set_max_samples(unsigned total)
+{
+	for (int t = 0; t < HIST_TIERS; t++) {
+		uint64_t c = (uint64_t)default_cap[t] * total / HIST_DEFAULT_SAMPLES;
+
+		hist_tier_cap[t] = c < 1 ? 1 : c > UINT16_MAX ? UINT16_MAX : c;
+	}
+}
 
 static int ring_push(struct hist_ring *r, uint16_t max, const struct hist_sample *s)
 {
@@ -59,6 +69,13 @@ int history_add(struct history *h, const struct hist_sample *s)
 		err = ring_push(&h->tier[t], hist_tier_cap[t], s);
 	}
 	return err;
+}
+
+int history_push_tier(struct history *h, int tier, const struct hist_sample *s)
+{
+	if (tier < 0 || tier >= HIST_TIERS)
+		return -EINVAL;
+	return ring_push(&h->tier[tier], hist_tier_cap[tier], s);
 }
 
 void history_free(struct history *h)

@@ -37,7 +37,16 @@ struct history {
 
 /* Step (seconds) and capacity of each tier; tier 0 takes every sample. */
 extern const uint32_t hist_tier_step[HIST_TIERS];
-extern const uint16_t hist_tier_cap[HIST_TIERS];
+extern uint16_t hist_tier_cap[HIST_TIERS];
+
+/* The default total of the tiers' capacities (1 min at 1 s … 1 week at 1 h). */
+#define HIST_DEFAULT_SAMPLES 480
+/* Scales every tier to a total of `total` samples per process (the
+ * history_samples key), at least 1 per tier. Call before any history grows. */
+void history_set_max_samples(unsigned total);
+
+/* Appends one sample to one tier only (restoring a saved history). */
+int history_push_tier(struct history *h, int tier, const struct hist_sample *s);
 
 /* Append one sample; returns 0 or -ENOMEM (the sample is then dropped). */
 int history_add(struct history *h, const struct hist_sample *s);

@@ -1,6 +1,7 @@
 /* The event loop: one epoll over the ring buffer, a timerfd for snapshots, a
  * signalfd and the query socket. Nothing here blocks. */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -148,7 +149,7 @@ static void apply_rec(const struct fl_proc_rec *rec, void *ctx)
 	if (!p || !is_new)
 		return;
 	/* Once per process, never per snapshot. */
-	p->cmdline = procfs_cmdline("/proc", p->key.tgid);
+	proctab_set_cmdline(&d->procs, p, procfs_cmdline("/proc", p->key.tgid));
 	if (p->memcg_id && !cgcache_get(&d->cgroups, p->memcg_id)) {
 		char path[512];
 
@@ -181,6 +182,15 @@ void daemon_snapshot(struct daemon *d)
 		return;
 	}
 	proctab_end_round(&d->procs);
+	/* After a storm the table shrinks, but freed chunks stay in the heap:
+	 * give them back once a few MiB are free, not after every round. */
+	if (d->procs.mem_bytes > d->stats.trim_mark) {
+		d->stats.trim_mark = d->procs.mem_bytes;
+	} else if (d->stats.trim_mark - d->procs.mem_bytes >= (4u << 20)) {
+		malloc_trim(0);
+		d->stats.trims++;
+		d->stats.trim_mark = d->procs.mem_bytes;
+	}
 	d->stats.orphan_threads += counts.orphan_threads;
 	d->stats.snapshots++;
 	dt = now_us() - t0;
@@ -214,6 +224,9 @@ static void reload(struct daemon *d)
 	config_restart_keys(&d->cfg, &next, err, sizeof(err));
 	if (err[0])
 		log_warn("reload: %s changed; that takes effect at the next restart", err);
+	d->cfg.save_interval_ms = next.save_interval_ms;
+	d->cfg.client_idle_ms = next.client_idle_ms;
+	d->server.idle_ms = next.client_idle_ms;
 	if (next.interval_ms != d->cfg.interval_ms) {
 		d->cfg.interval_ms = next.interval_ms;
 		set_interval(d);
@@ -283,6 +296,7 @@ int daemon_run(struct daemon *d)
 				if (read(d->timer_fd, &ticks, sizeof(ticks)) == sizeof(ticks)) {
 					daemon_snapshot(d);
 					server_sweep(&d->server, now_mono_ms());
+					persist_tick(d, now_mono_ms());
 					notify_status(d);
 				}
 				break;

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,10 +49,25 @@ static void fatal(int code, const char *fmt, ...)
 	exit(code);
 }
 
+/* The state file names every user's processes and command lines: no one
+ * else may read the directory, nor write into it (a planted file would be
+ * restored). An existing directory with looser modes is tightened. */
 static int make_state_dir(const char *dir)
 {
+	struct stat st;
+
 	if (mkdir(dir, 0700) && errno != EEXIST)
 		return -errno;
+	if (stat(dir, &st))
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	if (st.st_mode & 0027) {
+		if (chmod(dir, st.st_mode & 07750 & ~0027))
+			return -errno;
+		log_warn("state directory %s was open to other users (mode %04o): now %04o", dir,
+			 st.st_mode & 07777, st.st_mode & 07750 & ~0027);
+	}
 	return 0;
 }
 
@@ -153,6 +169,8 @@ int main(int argc, char **argv)
 	if (eventlog_init(&d.events, 1024))
 		fatal(1, "out of memory");
 	proctab_init(&d.procs, (uint32_t)sysconf(_SC_PAGESIZE), d.cfg.max_processes, d.cfg.exited_keep);
+	proctab_set_max_bytes(&d.procs, d.cfg.max_memory);
+	history_set_max_samples(d.cfg.history_samples);
 	d.started_mono_ms = now_mono_ms();
 	d.started_wall = now_wall_s();
 	d.boot_to_wall_ns = boot_to_wall_ns();
@@ -163,6 +181,7 @@ int main(int argc, char **argv)
 			     err, sizeof(err))))
 		fatal(1, "%s", err);
 	d.server.access = &d.access;
+	d.server.idle_ms = d.cfg.client_idle_ms;
 	if (listen_fd >= 0)
 		socket_name(listen_fd, d.cfg.socket_path, sizeof(d.cfg.socket_path));
 	else
@@ -171,6 +190,10 @@ int main(int argc, char **argv)
 		server_close(&d.server);
 		fatal(1, "%s", err);
 	}
+	/* Loading the programs allocates and frees a lot (BTF, relocations):
+	 * hand that back before settling in. */
+	malloc_trim(0);
+	persist_load(&d);
 	log_info("faultlined %s started: %d probes attached, interval %llu ms, socket %s", FAULTLINE_VERSION,
 		 d.probes.ndesc, (unsigned long long)d.cfg.interval_ms, d.cfg.socket_path);
 	if (!foreground && daemon(0, 0)) {
@@ -183,6 +206,7 @@ int main(int argc, char **argv)
 	if (r)
 		log_err("event loop failed: %s", strerror(-r));
 	log_info("stopping");
+	persist_save(&d);
 	server_close(&d.server);
 	probes_close(&d.probes);
 	proctab_free(&d.procs);

@@ -12,11 +12,53 @@ void proctab_init(struct proctab *t, uint32_t page_size, uint32_t max_live, uint
 	t->max_exited = max_exited;
 }
 
-static void proc_free(struct proc *p)
+void proctab_set_max_bytes(struct proctab *t, uint64_t max_bytes)
 {
+	t->max_bytes = max_bytes;
+}
+
+size_t proc_cost(const struct proc *p)
+{
+	return sizeof(*p) + history_bytes(&p->hist) + (p->cmdline ? strlen(p->cmdline) + 1 : 0);
+}
+
+static void proc_free(struct proctab *t, struct proc *p)
+{
+	t->mem_bytes -= proc_cost(p);
 	history_free(&p->hist);
 	free(p->cmdline);
 	free(p);
+}
+
+void proctab_set_cmdline(struct proctab *t, struct proc *p, char *cmdline)
+{
+	t->mem_bytes -= proc_cost(p);
+	free(p->cmdline);
+	p->cmdline = cmdline;
+	t->mem_bytes += proc_cost(p);
+}
+
+static void evict_oldest_exited(struct proctab *t)
+{
+	struct proc *old = t->exited_head;
+
+	DL_DELETE2(t->exited_head, old, exit_prev, exit_next);
+	HASH_DEL(t->by_key, old);
+	proc_free(t, old);
+	t->stats.exited--;
+}
+
+/* Room for one more record within max_memory: exited records go first,
+ * oldest first. False when only live ones are left. */
+static bool make_room(struct proctab *t)
+{
+	while (t->max_bytes && t->mem_bytes + sizeof(struct proc) > t->max_bytes) {
+		if (!t->exited_head)
+			return false;
+		evict_oldest_exited(t);
+		t->stats.evicted_memory++;
+	}
+	return true;
 }
 
 void proctab_free(struct proctab *t)
@@ -25,9 +67,10 @@ void proctab_free(struct proctab *t)
 
 	HASH_ITER(hh, t->by_key, p, tmp) {
 		HASH_DEL(t->by_key, p);
-		proc_free(p);
+		proc_free(t, p);
 	}
 	t->exited_head = NULL;
+	t->stats.live = t->stats.exited = 0;
 }
 
 uint64_t proc_rss(const struct proc *p)
@@ -51,6 +94,11 @@ static struct proc *proc_new(struct proctab *t, uint32_t tgid, uint64_t start_ns
 		t->stats.dropped_new++;
 		return NULL;
 	}
+	if (!make_room(t)) {
+		t->stats.dropped_new++;
+		t->stats.dropped_new_memory++;
+		return NULL;
+	}
 	p = calloc(1, sizeof(*p));
 	if (!p) {
 		t->stats.dropped_new++;
@@ -61,6 +109,7 @@ static struct proc *proc_new(struct proctab *t, uint32_t tgid, uint64_t start_ns
 	p->first_seen_ms = t->now_ms;
 	p->first_seen_wall = t->now_wall;
 	HASH_ADD(hh, t->by_key, key, sizeof(p->key), p);
+	t->mem_bytes += sizeof(*p);
 	t->stats.live++;
 	t->stats.seen_total++;
 	return p;
@@ -96,8 +145,11 @@ static void record_sample(struct proctab *t, struct proc *p)
 		.maj_flt = p->cur.maj_flt,
 	};
 
+	size_t before = history_bytes(&p->hist);
+
 	if (history_add(&p->hist, &s))
 		t->stats.history_oom++;
+	t->mem_bytes += history_bytes(&p->hist) - before;
 }
 
 struct proc *proctab_apply(struct proctab *t, const struct fl_proc_rec *r, bool *is_new)
@@ -144,8 +196,11 @@ struct proc *proctab_apply(struct proctab *t, const struct fl_proc_rec *r, bool 
 	}
 	if (proc_rss(p) > p->peak_rss)
 		p->peak_rss = proc_rss(p);
-	if (!*is_new)
+	/* A restored record's last sighting was before the restart: no rate
+	 * over a gap the daemon did not watch. */
+	if (!*is_new && !p->restored)
 		update_rates(p, &prev, t->now_ms - p->last_seen_ms);
+	p->restored = false;
 	p->last_seen_ms = t->now_ms;
 	p->round = t->round;
 	p->missed_rounds = 0;
@@ -156,12 +211,7 @@ struct proc *proctab_apply(struct proctab *t, const struct fl_proc_rec *r, bool 
 static void evict_exited(struct proctab *t)
 {
 	while (t->max_exited && t->stats.exited > t->max_exited && t->exited_head) {
-		struct proc *old = t->exited_head;
-
-		DL_DELETE2(t->exited_head, old, exit_prev, exit_next);
-		HASH_DEL(t->by_key, old);
-		proc_free(old);
-		t->stats.exited--;
+		evict_oldest_exited(t);
 		t->stats.exited_evicted++;
 	}
 }
@@ -175,21 +225,29 @@ static void mark_exited(struct proctab *t, struct proc *p, enum proc_exit_how ho
 	t->stats.live--;
 	t->stats.exited++;
 	DL_APPEND2(t->exited_head, p, exit_prev, exit_next);
-	evict_exited(t);
 }
 
 void proctab_end_round(struct proctab *t)
 {
 	struct proc *p, *tmp;
 
+	/* Eviction frees records; it must not run inside the iteration, where
+	 * the next element (tmp) could be the one freed. */
 	HASH_ITER(hh, t->by_key, p, tmp) {
 		if (p->state != PROC_LIVE || p->round == t->round)
 			continue;
-		if (++p->missed_rounds >= PROCTAB_VANISH_ROUNDS) {
+		if (p->restored) {
+			/* Its exit happened while no one was watching: no event
+			 * will come, and waiting would only blur the record. */
+			p->restored = false;
+			t->stats.exited_while_down++;
+			mark_exited(t, p, EXIT_WHILE_DOWN, t->now_wall);
+		} else if (++p->missed_rounds >= PROCTAB_VANISH_ROUNDS) {
 			t->stats.exits_vanished++;
 			mark_exited(t, p, EXIT_VANISHED, t->now_wall);
 		}
 	}
+	evict_exited(t);
 }
 
 struct proc *proctab_exit(struct proctab *t, const struct fl_exit_event *e, uint64_t now_ms,
@@ -204,6 +262,11 @@ struct proc *proctab_exit(struct proctab *t, const struct fl_exit_event *e, uint
 	if (!p) {
 		/* Lived and died between two snapshots. The exited list has
 		 * its own cap, so this never counts against max_live. */
+		if (!make_room(t)) {
+			t->stats.dropped_new++;
+			t->stats.dropped_new_memory++;
+			return NULL;
+		}
 		p = calloc(1, sizeof(*p));
 		if (!p) {
 			t->stats.dropped_new++;
@@ -213,6 +276,7 @@ struct proc *proctab_exit(struct proctab *t, const struct fl_exit_event *e, uint
 		p->first_seen_ms = now_ms;
 		p->first_seen_wall = now_wall;
 		HASH_ADD(hh, t->by_key, key, sizeof(p->key), p);
+		t->mem_bytes += sizeof(*p);
 		t->stats.seen_total++;
 		t->stats.live++; /* mark_exited moves it to exited */
 		memcpy(p->comm, e->comm, sizeof(p->comm));
@@ -231,7 +295,48 @@ struct proc *proctab_exit(struct proctab *t, const struct fl_exit_event *e, uint
 	p->exit_code = e->exit_code;
 	p->last_seen_ms = now_ms;
 	t->stats.exits_seen++;
+	p->restored = false;
 	mark_exited(t, p, EXIT_SEEN, now_wall);
+	evict_exited(t);
+	/* Evicted at once when exited_keep is 0. */
+	return proctab_lookup(t, key.tgid, key.start_ns);
+}
+
+struct proc *proctab_restore(struct proctab *t, struct proc *tmpl)
+{
+	struct proc *p;
+
+	HASH_FIND(hh, t->by_key, &tmpl->key, sizeof(tmpl->key), p);
+	if (p)
+		return NULL;
+	if (tmpl->state == PROC_LIVE && t->max_live && t->stats.live >= t->max_live)
+		return NULL;
+	if (!make_room(t))
+		return NULL;
+	p = malloc(sizeof(*p));
+	if (!p)
+		return NULL;
+	*p = *tmpl;
+	memset(&p->hh, 0, sizeof(p->hh));
+	p->exit_prev = p->exit_next = NULL;
+	p->round = 0;
+	p->missed_rounds = 0;
+	p->first_seen_ms = p->last_seen_ms = t->now_ms;
+	p->minflt_rate = p->majflt_rate = p->rss_rate = p->anon_rate = 0;
+	/* Ownership moved to the table. */
+	memset(&tmpl->hist, 0, sizeof(tmpl->hist));
+	tmpl->cmdline = NULL;
+	HASH_ADD(hh, t->by_key, key, sizeof(p->key), p);
+	t->mem_bytes += proc_cost(p);
+	if (p->state == PROC_LIVE) {
+		p->restored = true;
+		t->stats.live++;
+	} else {
+		p->restored = false;
+		t->stats.exited++;
+		DL_APPEND2(t->exited_head, p, exit_prev, exit_next);
+		evict_exited(t);
+	}
 	return p;
 }
 
@@ -254,7 +359,9 @@ struct proc *proctab_find_pid(struct proctab *t, uint32_t tgid)
 			continue;
 		if (p->state == PROC_LIVE)
 			return p;
-		if (!best || p->key.start_ns > best->key.start_ns)
+		/* This boot's records first (gen 0), then the newest start. */
+		if (!best || p->key.gen < best->key.gen ||
+		    (p->key.gen == best->key.gen && p->key.start_ns > best->key.start_ns))
 			best = p;
 	}
 	return best;

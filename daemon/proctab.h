@@ -13,7 +13,10 @@
 
 struct proc_key {
 	uint32_t tgid;
-	uint32_t pad; /* zero: the key is hashed as bytes */
+	/* 0 for this boot; n for a record restored from n boots ago, whose
+	 * (tgid, start_ns) may be taken again by an unrelated process now.
+	 * The key is hashed as bytes: never leave it uninitialised. */
+	uint32_t gen;
 	uint64_t start_ns;
 };
 
@@ -37,6 +40,7 @@ enum proc_state {
 enum proc_exit_how {
 	EXIT_SEEN = 0,     /* the exit event arrived */
 	EXIT_VANISHED = 1, /* gone from the snapshot, no exit event (dropped) */
+	EXIT_WHILE_DOWN = 2, /* alive at the last save, gone at restart */
 };
 
 struct proc {
@@ -53,6 +57,7 @@ struct proc {
 	struct fl_mm_stats mm;
 	bool has_mm;
 	bool rss_known; /* false for processes only seen at exit */
+	bool restored;  /* loaded from the state file, not yet seen again */
 
 	/* per second, over the last interval */
 	double minflt_rate;
@@ -85,7 +90,10 @@ struct proctab_stats {
 	uint64_t exits_vanished;  /* gone without an exit event */
 	uint64_t exited_evicted;  /* exited records dropped to keep the cap */
 	uint64_t dropped_new;     /* new processes not tracked: table full */
+	uint64_t dropped_new_memory; /* …of which because of max_memory */
+	uint64_t evicted_memory;  /* exited records dropped to stay in max_memory */
 	uint64_t history_oom;     /* samples lost to allocation failure */
+	uint64_t exited_while_down; /* restored live, gone at restart */
 	uint64_t rounds;
 };
 
@@ -95,6 +103,8 @@ struct proctab {
 	uint32_t page_size;
 	uint32_t max_live;
 	uint32_t max_exited;
+	uint64_t max_bytes; /* budget for records + history; 0: none */
+	uint64_t mem_bytes; /* what the records and their history take now */
 	uint32_t round;
 	uint64_t now_ms;
 	uint32_t now_wall;
@@ -106,7 +116,20 @@ struct proctab {
 #define PROCTAB_VANISH_ROUNDS 2
 
 void proctab_init(struct proctab *t, uint32_t page_size, uint32_t max_live, uint32_t max_exited);
+/* The memory budget (max_memory); exited records go first, oldest first. */
+void proctab_set_max_bytes(struct proctab *t, uint64_t max_bytes);
 void proctab_free(struct proctab *t);
+
+/* Bytes one record takes (struct, history, command line). */
+size_t proc_cost(const struct proc *p);
+/* Sets p->cmdline (takes ownership), keeping the memory count right. */
+void proctab_set_cmdline(struct proctab *t, struct proc *p, char *cmdline);
+
+/* Re-inserts a record loaded from the state file: a copy of *tmpl (its
+ * history and cmdline are taken over). Live ones are marked restored, so the
+ * first round that misses them records them as exited while the daemon was
+ * down. Returns the entry, or NULL for a duplicate key or no memory. */
+struct proc *proctab_restore(struct proctab *t, struct proc *tmpl);
 
 void proctab_begin_round(struct proctab *t, uint64_t now_ms, uint32_t now_wall);
 /* Apply one process record (thread faults already summed in). Returns the

@@ -112,7 +112,7 @@ json_object *report_proc_detail(const struct proc *p, const struct cgcache *cg, 
 		json_object *e = json_object_new_object();
 
 		ADD(e, "time", U64(p->exit_wall));
-		ADD(e, "how", STR(p->exit_how == EXIT_SEEN ? "exit-event" : "vanished"));
+		ADD(e, "how", STR(p->exit_how == EXIT_SEEN ? "exit-event" : p->exit_how == EXIT_VANISHED ? "vanished" : "while-daemon-down"));
 		/* task->exit_code is a wait status: signal low, code high. */
 		ADD(e, "status", I64(p->exit_code));
 		ADD(e, "code", I64((p->exit_code >> 8) & 0xff));

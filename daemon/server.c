@@ -77,6 +77,7 @@ int server_open(struct server *s, const char *path, int inherited_fd, int epfd, 
 	s->tag.kind = EP_LISTEN;
 	s->epfd = epfd;
 	s->max_clients = max_clients;
+	s->idle_ms = SERVER_IDLE_MS;
 	s->handler = fn;
 	s->ctx = ctx;
 	snprintf(s->path, sizeof(s->path), "%s", path);
@@ -443,7 +444,7 @@ void server_sweep(struct server *s, uint64_t now_ms)
 	struct client *c, *tmp;
 
 	DL_FOREACH_SAFE(s->clients, c, tmp) {
-		if (!c->watching && now_ms - c->last_active_ms > SERVER_IDLE_MS) {
+		if (!c->watching && now_ms - c->last_active_ms > s->idle_ms) {
 			s->stats.idle_closed++;
 			client_free(s, c);
 		}

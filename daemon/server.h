@@ -18,7 +18,7 @@ struct ep_tag {
 
 #define SERVER_MAX_REQUEST (64 << 10)   /* one request line */
 #define SERVER_MAX_PENDING (16 << 20)   /* unsent reply bytes per client */
-#define SERVER_IDLE_MS (60 * 1000)
+#define SERVER_IDLE_MS (60 * 1000) /* default of idle_ms */
 
 struct client {
 	struct ep_tag tag;
@@ -61,6 +61,7 @@ struct server {
 	struct client *graveyard;
 	unsigned nclients;
 	unsigned max_clients;
+	uint64_t idle_ms; /* close clients silent this long (not watchers) */
 	server_request_fn handler;
 	void *ctx;
 	const struct access_policy *access; /* NULL: everyone who can connect */
