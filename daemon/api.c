@@ -206,6 +206,17 @@ static json_object *cmd_status(struct daemon *d, struct client *c, json_object *
 	ADD(cl, "refused_full", json_object_new_uint64(d->server.stats.refused_full));
 	ADD(cl, "slow_dropped", json_object_new_uint64(d->server.stats.slow_clients_dropped));
 	ADD(o, "clients", cl);
+
+	json_object *m = json_object_new_object();
+
+	ADD(m, "listen", d->fleet.http_on ? json_object_new_string(d->fleet.http.bound) : NULL);
+	ADD(m, "scrapes", json_object_new_uint64(d->fleet.http_on ? metrics_http_scrapes(&d->fleet.http) : 0));
+	ADD(m, "textfile", d->fleet.textfile_on ? json_object_new_string(d->cfg.metrics_textfile) : NULL);
+	ADD(m, "textfile_writes", json_object_new_uint64(d->fleet.textfile_writes));
+	ADD(m, "textfile_errors", json_object_new_uint64(d->fleet.textfile_errors));
+	ADD(m, "render_us", json_object_new_uint64(d->fleet.render_last_us));
+	ADD(m, "units", json_object_new_uint64(d->fleet.units.stats.units));
+	ADD(o, "metrics", m);
 	return api_ok(o);
 }
 
@@ -304,6 +315,70 @@ static json_object *cmd_events(struct daemon *d, struct client *c, json_object *
 	return api_ok(list);
 }
 
+static int unit_cmp_minflt_rate(const void *a, const void *b)
+{
+	const struct unit *x = *(struct unit *const *)a, *y = *(struct unit *const *)b;
+
+	return (x->minflt_rate < y->minflt_rate) - (x->minflt_rate > y->minflt_rate);
+}
+
+static int unit_cmp_majflt_rate(const void *a, const void *b)
+{
+	const struct unit *x = *(struct unit *const *)a, *y = *(struct unit *const *)b;
+
+	return (x->majflt_rate < y->majflt_rate) - (x->majflt_rate > y->majflt_rate);
+}
+
+static int unit_cmp_growth(const void *a, const void *b)
+{
+	const struct unit *x = *(struct unit *const *)a, *y = *(struct unit *const *)b;
+
+	return (x->rss_rate < y->rss_rate) - (x->rss_rate > y->rss_rate);
+}
+
+/* Units (memory cgroups) summed from the process table, largest first. */
+static json_object *cmd_units(struct daemon *d, struct client *c, json_object *args)
+{
+	static const struct {
+		const char *name;
+		int (*cmp)(const void *, const void *);
+	} sorts[] = { { "rss", NULL },
+		      { "minflt-rate", unit_cmp_minflt_rate },
+		      { "majflt-rate", unit_cmp_majflt_rate },
+		      { "growth", unit_cmp_growth } };
+	const char *sort = "rss";
+	int64_t n = 20;
+	int (*cmp)(const void *, const void *) = NULL;
+	size_t total = d->fleet.units.stats.units, got, si;
+	struct unit **arr;
+	json_object *err, *o, *list;
+
+	if ((err = api_arg_str(args, "sort", &sort)) || (err = api_arg_int(args, "n", 1, 1000000, &n)))
+		return err;
+	for (si = 0; si < sizeof(sorts) / sizeof(sorts[0]); si++)
+		if (!strcmp(sort, sorts[si].name))
+			break;
+	if (si == sizeof(sorts) / sizeof(sorts[0]))
+		return api_error("bad_argument", "unknown sort key '%s' (rss, minflt-rate, majflt-rate, growth)", sort);
+	cmp = sorts[si].cmp;
+	arr = calloc(total ? total : 1, sizeof(*arr));
+	if (!arr)
+		return api_error("busy", "out of memory");
+	got = units_agg_sorted(&d->fleet.units, arr, total);
+	if (cmp)
+		qsort(arr, got, sizeof(*arr), cmp);
+	list = json_object_new_array();
+	for (size_t i = 0; i < got && (int64_t)i < n; i++)
+		json_object_array_add(list, report_unit(arr[i]));
+	free(arr);
+	o = json_object_new_object();
+	ADD(o, "sort", json_object_new_string(sort));
+	ADD(o, "total", json_object_new_uint64(total));
+	ADD(o, "unattributed", json_object_new_uint64(d->fleet.units.stats.unattributed));
+	ADD(o, "units", list);
+	return api_ok(o);
+}
+
 static json_object *cmd_watch(struct daemon *d, struct client *c, json_object *args)
 {
 	c->watching = true;
@@ -319,6 +394,7 @@ static const struct {
 	{ "ping", cmd_ping },
 	{ "status", cmd_status },
 	{ "top", cmd_top },
+	{ "units", cmd_units },
 	{ "show", cmd_show },
 	{ "exited", cmd_exited },
 	{ "events", cmd_events },

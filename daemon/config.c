@@ -4,6 +4,7 @@
 #include <ini.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -27,16 +28,18 @@ void config_defaults(struct fl_config *c)
 	/* Below the unit's MemoryMax (256M) with room for BPF maps, buffers
 	 * and the allocator's slack. */
 	c->max_memory = 160ull << 20;
+	c->metrics_top_processes = 10;
+	c->metrics_max_units = 100;
 }
 
-enum key_type { K_PATH, K_DURATION, K_BYTES, K_UINT };
+enum key_type { K_PATH, K_DURATION, K_BYTES, K_UINT, K_OPTPATH, K_LISTEN };
 
 struct key_def {
 	const char *section;
 	const char *name;
 	enum key_type type;
 	size_t off;
-	size_t size; /* for K_PATH */
+	size_t size; /* for the string types */
 	uint64_t min, max;
 };
 
@@ -58,7 +61,49 @@ static const struct key_def keys[] = {
 	{ "limits", "mapping_stats_entries", K_UINT, OFF(mm_stats_entries), 0, 1024, 4194304 },
 	{ "limits", "history_samples", K_UINT, OFF(history_samples), 0, 16, 10000 },
 	{ "limits", "max_memory", K_BYTES, OFF(max_memory), 0, 1 << 20, 1ull << 40 },
+	{ "metrics", "listen", K_LISTEN, OFF(metrics_listen), SZ(metrics_listen), 0, 0 },
+	{ "metrics", "textfile", K_OPTPATH, OFF(metrics_textfile), SZ(metrics_textfile), 0, 0 },
+	{ "metrics", "top_processes", K_UINT, OFF(metrics_top_processes), 0, 0, 1000 },
+	{ "metrics", "max_units", K_UINT, OFF(metrics_max_units), 0, 1, 100000 },
 };
+
+static bool is_string_key(const struct key_def *k)
+{
+	return k->type == K_PATH || k->type == K_OPTPATH || k->type == K_LISTEN;
+}
+
+int config_split_listen(const char *s, char *host, size_t hostlen, char *port, size_t portlen)
+{
+	const char *colon, *h = s;
+	size_t hl;
+	char *end;
+	unsigned long pn;
+
+	if (*s == '[') {
+		const char *close = strchr(s, ']');
+
+		if (!close || close[1] != ':')
+			return -EINVAL;
+		h = s + 1;
+		hl = (size_t)(close - h);
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || memchr(s, ':', (size_t)(colon - s)))
+			return -EINVAL; /* an IPv6 address needs its brackets */
+		hl = (size_t)(colon - s);
+	}
+	if (hl == 0 || hl >= hostlen || strlen(colon + 1) >= portlen)
+		return -EINVAL;
+	errno = 0;
+	pn = strtoul(colon + 1, &end, 10);
+	if (errno || *end || end == colon + 1 || pn > 65535)
+		return -EINVAL;
+	memcpy(host, h, hl);
+	host[hl] = 0;
+	snprintf(port, portlen, "%lu", pn);
+	return 0;
+}
 
 struct parse_ctx {
 	struct fl_config *cfg;
@@ -80,7 +125,24 @@ static int handle_key(void *user, const char *section, const char *name, const c
 		snprintf(ctx->err, ctx->errlen, "unknown key '%s' in section [%s]", name, section);
 		return 0;
 	}
-	if (k->type == K_PATH) {
+	if (k->type == K_LISTEN) {
+		char host[128], port[8];
+
+		if (value[0] && (strlen(value) >= k->size ||
+				 config_split_listen(value, host, sizeof(host), port, sizeof(port)))) {
+			snprintf(ctx->err, ctx->errlen,
+				 "%s = '%s': expected ADDRESS:PORT (e.g. %s or [::1]:9464), or nothing to turn it off",
+				 name, value, FL_METRICS_DEFAULT_LISTEN);
+			return 0;
+		}
+		memcpy((char *)ctx->cfg + k->off, value, strlen(value) + 1);
+		return 1;
+	}
+	if (k->type == K_OPTPATH && !value[0]) {
+		*((char *)ctx->cfg + k->off) = 0;
+		return 1;
+	}
+	if (k->type == K_PATH || k->type == K_OPTPATH) {
 		if (value[0] != '/' || strlen(value) >= k->size) {
 			snprintf(ctx->err, ctx->errlen, "%s: '%s' is not an absolute path shorter than %zu bytes",
 				 name, value, k->size);
@@ -94,7 +156,7 @@ static int handle_key(void *user, const char *section, const char *name, const c
 				  : parse_uint(value, &v);
 	if (r || v < k->min || v > k->max) {
 		static const char *const what[] = { "", "a duration (e.g. 500ms, 2s, 1m)",
-						    "a size (e.g. 64M, 1G)", "a whole number" };
+						    "a size (e.g. 64M, 1G)", "a whole number", "", "" };
 		snprintf(ctx->err, ctx->errlen, "%s = '%s': expected %s between %llu and %llu", name,
 			 value, what[k->type], (unsigned long long)k->min, (unsigned long long)k->max);
 		return 0;
@@ -149,7 +211,8 @@ int config_validate(const struct fl_config *c, char *err, size_t errlen)
 
 /* The keys a reload applies to the running daemon (loop.c reload()); every
  * other key is read at start only. */
-static const char *const live_keys[] = { "interval", "save_interval", "client_idle_timeout" };
+static const char *const live_keys[] = { "interval", "save_interval", "client_idle_timeout", "top_processes",
+						 "max_units" };
 
 static bool is_live(const char *name)
 {
@@ -171,7 +234,7 @@ void config_restart_keys(const struct fl_config *running, const struct fl_config
 
 		if (is_live(k->name))
 			continue;
-		if (k->type == K_PATH)
+		if (is_string_key(k))
 			differs = strncmp(a, b, k->size) != 0;
 		else
 			differs = memcmp(a, b, sizeof(uint64_t)) != 0;

@@ -25,7 +25,17 @@ struct fl_config {
 	uint64_t save_interval_ms;
 	uint64_t history_samples;
 	uint64_t max_memory;
+	/* [metrics]: both off when empty */
+	char metrics_listen[128]; /* "127.0.0.1:9464", "[::1]:9464" */
+	char metrics_textfile[256];
+	uint64_t metrics_top_processes; /* per-process series: top N of each kind */
+	uint64_t metrics_max_units;     /* per-unit series: at most this many units */
 };
+
+#define FL_METRICS_DEFAULT_LISTEN "127.0.0.1:9464"
+
+/* Splits "host:port" / "[v6]:port" into its parts; 0 or -EINVAL. */
+int config_split_listen(const char *s, char *host, size_t hostlen, char *port, size_t portlen);
 
 void config_defaults(struct fl_config *c);
 

@@ -9,6 +9,7 @@
 #include "cgcache.h"
 #include "config.h"
 #include "eventlog.h"
+#include "fleet.h"
 #include "notify.h"
 #include "persist.h"
 #include "probes.h"
@@ -42,6 +43,7 @@ struct daemon {
 	struct notify notify;        /* systemd: READY, STATUS, WATCHDOG */
 	struct access_policy access; /* who may query */
 	struct persist persist;      /* the state file */
+	struct fleet fleet;          /* per-unit view and metrics */
 	uint64_t started_mono_ms;
 	uint64_t started_wall;
 	int64_t boot_to_wall_ns; /* add to a boot-clock time to get wall time */

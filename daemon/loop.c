@@ -58,7 +58,7 @@ static uint64_t boot_to_wall_ms(const struct daemon *d, uint64_t boot_ns)
 static void on_oom(struct daemon *d, const struct fl_oom_event *e)
 {
 	json_object *ev = json_object_new_object(), *v = json_object_new_object(), *t = json_object_new_object();
-	const char *cg = cgcache_get(&d->cgroups, e->memcg_id);
+	const char *cg = fleet_oom(&d->fleet, d, e, NULL);
 	long ps = sysconf(_SC_PAGESIZE);
 
 	json_object_object_add(ev, "type", json_object_new_string("oom_kill"));
@@ -146,10 +146,12 @@ static void apply_rec(const struct fl_proc_rec *rec, void *ctx)
 	bool is_new;
 	struct proc *p = proctab_apply(&d->procs, rec, &is_new);
 
-	if (!p || !is_new)
+	if (!p)
 		return;
 	/* Once per process, never per snapshot. */
-	proctab_set_cmdline(&d->procs, p, procfs_cmdline("/proc", p->key.tgid));
+	if (is_new)
+		proctab_set_cmdline(&d->procs, p, procfs_cmdline("/proc", p->key.tgid));
+	/* Once per cgroup: also for a process that moved into a new one. */
 	if (p->memcg_id && !cgcache_get(&d->cgroups, p->memcg_id)) {
 		char path[512];
 
@@ -197,6 +199,7 @@ void daemon_snapshot(struct daemon *d)
 	d->stats.snapshot_last_us = dt;
 	if (dt > d->stats.snapshot_max_us)
 		d->stats.snapshot_max_us = dt;
+	fleet_round(&d->fleet, d);
 }
 
 static int set_interval(struct daemon *d)
@@ -227,6 +230,8 @@ static void reload(struct daemon *d)
 	d->cfg.save_interval_ms = next.save_interval_ms;
 	d->cfg.client_idle_ms = next.client_idle_ms;
 	d->server.idle_ms = next.client_idle_ms;
+	d->cfg.metrics_top_processes = next.metrics_top_processes;
+	d->cfg.metrics_max_units = next.metrics_max_units;
 	if (next.interval_ms != d->cfg.interval_ms) {
 		d->cfg.interval_ms = next.interval_ms;
 		set_interval(d);

@@ -201,12 +201,19 @@ int main(int argc, char **argv)
 		fatal(1, "cannot go to the background: %s", strerror(-r));
 	}
 
+	/* After daemon(): the HTTP thread must live in the process that stays. */
+	if ((r = fleet_start(&d.fleet, &d, err, sizeof(err)))) {
+		server_close(&d.server);
+		probes_close(&d.probes);
+		fatal(1, "%s", err);
+	}
 	r = daemon_run(&d); /* sends READY=1 after the first snapshot */
 	notify_stopping();
 	if (r)
 		log_err("event loop failed: %s", strerror(-r));
 	log_info("stopping");
 	persist_save(&d);
+	fleet_stop(&d.fleet);
 	server_close(&d.server);
 	probes_close(&d.probes);
 	proctab_free(&d.procs);

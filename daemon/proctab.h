@@ -58,6 +58,7 @@ struct proc {
 	bool has_mm;
 	bool rss_known; /* false for processes only seen at exit */
 	bool restored;  /* loaded from the state file, not yet seen again */
+	bool unit_retired; /* exited, and its counts folded into its unit (units_agg.c) */
 
 	/* per second, over the last interval */
 	double minflt_rate;

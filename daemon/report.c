@@ -122,3 +122,29 @@ json_object *report_proc_detail(const struct proc *p, const struct cgcache *cg, 
 	ADD(o, "history", report_history(&p->hist, max_hist));
 	return o;
 }
+
+json_object *report_unit(const struct unit *u)
+{
+	json_object *o = json_object_new_object(), *oom = json_object_new_object();
+
+	ADD(o, "unit", STR(u->name));
+	ADD(o, "slice", STR(u->slice));
+	ADD(o, "cgroup", STR(u->path));
+	ADD(o, "processes", U64(u->procs));
+	ADD(o, "rss", U64(unit_rss(u)));
+	ADD(o, "rss_anon", U64(u->rss_anon));
+	ADD(o, "rss_file", U64(u->rss_file));
+	ADD(o, "rss_shmem", U64(u->rss_shmem));
+	ADD(o, "swap", U64(u->swap));
+	ADD(o, "minflt", U64(u->minflt));
+	ADD(o, "majflt", U64(u->majflt));
+	ADD(o, "minflt_rate", DBL(u->minflt_rate));
+	ADD(o, "majflt_rate", DBL(u->majflt_rate));
+	ADD(o, "rss_rate", DBL(u->rss_rate));
+	ADD(o, "leak_suspects", U64(u->leak_suspects));
+	for (int i = 0; i < UNIT_OOM_KINDS; i++)
+		if (u->oom[i].constraint[0])
+			ADD(oom, u->oom[i].constraint, U64(u->oom[i].kills));
+	ADD(o, "oom_kills", oom);
+	return o;
+}

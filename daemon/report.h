@@ -7,12 +7,15 @@
 
 #include "cgcache.h"
 #include "proctab.h"
+#include "units_agg.h"
 
 /* The summary row `top` shows. */
 json_object *report_proc(const struct proc *p, const struct cgcache *cg);
 /* Everything known about one process, with up to max_hist history samples. */
 json_object *report_proc_detail(const struct proc *p, const struct cgcache *cg, size_t max_hist);
 json_object *report_mm_stats(const struct fl_mm_stats *mm);
+/* One unit (memory cgroup) of the per-unit view. */
+json_object *report_unit(const struct unit *u);
 json_object *report_history(const struct history *h, size_t max);
 
 #endif
