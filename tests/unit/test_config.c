@@ -121,6 +121,49 @@ static void missing_file(void **state)
 	assert_non_null(strstr(err, "No such file"));
 }
 
+static void metrics_keys(void **state)
+{
+	struct fl_config c;
+	char err[256], host[64], port[8];
+	const char *p = write_tmp("[metrics]\nlisten = [::1]:9464\ntextfile = /var/lib/node/faultline.prom\n"
+				  "top_processes = 5\nmax_units = 30\n");
+	static const char *const bad[] = { "localhost", "127.0.0.1:", "127.0.0.1:70000", "::1:9464", ":9464",
+					   "127.0.0.1:94x" };
+
+	config_defaults(&c);
+	assert_string_equal(c.metrics_listen, ""); /* off by default */
+	assert_string_equal(c.metrics_textfile, "");
+	assert_int_equal(config_load(&c, p, true, err, sizeof(err)), 0);
+	assert_string_equal(c.metrics_listen, "[::1]:9464");
+	assert_string_equal(c.metrics_textfile, "/var/lib/node/faultline.prom");
+	assert_int_equal(c.metrics_top_processes, 5);
+	assert_int_equal(c.metrics_max_units, 30);
+	unlink(p);
+
+	assert_int_equal(config_split_listen("127.0.0.1:9464", host, sizeof(host), port, sizeof(port)), 0);
+	assert_string_equal(host, "127.0.0.1");
+	assert_string_equal(port, "9464");
+	assert_int_equal(config_split_listen("[::1]:0", host, sizeof(host), port, sizeof(port)), 0);
+	assert_string_equal(host, "::1");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_not_equal(config_split_listen(bad[i], host, sizeof(host), port, sizeof(port)), 0);
+
+	p = write_tmp("[metrics]\nlisten = localhost\n");
+	assert_int_not_equal(config_load(&c, p, true, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, ":2: listen = 'localhost': expected ADDRESS:PORT"));
+	unlink(p);
+	p = write_tmp("[metrics]\ntextfile = faultline.prom\n");
+	assert_int_not_equal(config_load(&c, p, true, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "not an absolute path"));
+	unlink(p);
+	/* an empty value turns it off again */
+	p = write_tmp("[metrics]\nlisten =\ntextfile =\n");
+	assert_int_equal(config_load(&c, p, true, err, sizeof(err)), 0);
+	assert_string_equal(c.metrics_listen, "");
+	assert_string_equal(c.metrics_textfile, "");
+	unlink(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -130,6 +173,7 @@ int main(void)
 		cmocka_unit_test(bad_key_names_file_and_line),
 		cmocka_unit_test(bad_value_is_refused),
 		cmocka_unit_test(missing_file),
+		cmocka_unit_test(metrics_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
