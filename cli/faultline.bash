@@ -13,6 +13,10 @@ _faultline() {
 		COMPREPLY=($(compgen -W 'rss minflt-rate majflt-rate growth vm' -- "$cur"))
 		return
 		;;
+	--by)
+		COMPREPLY=($(compgen -W 'process unit' -- "$cur"))
+		return
+		;;
 	-n | -w)
 		return
 		;;
@@ -47,7 +51,7 @@ _faultline() {
 		COMPREPLY=($(compgen -W "$(command ls /proc | grep -E '^[0-9]+$')" -- "$cur"))
 		;;
 	top)
-		COMPREPLY=($(compgen -W '-n --sort -w' -- "$cur"))
+		COMPREPLY=($(compgen -W '--by -n --sort -w' -- "$cur"))
 		;;
 	exited | events)
 		COMPREPLY=($(compgen -W '-n' -- "$cur"))

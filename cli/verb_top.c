@@ -42,15 +42,52 @@ static void print_top(json_object *d)
 	table_free(&t);
 }
 
+static void print_units(json_object *d)
+{
+	static const char *const head[] = { "UNIT", "SLICE", ">PROCS", ">RSS", ">ANON", ">FILE", ">SHMEM", ">SWAP",
+					    ">MINFLT/s", ">MAJFLT/s", ">GROWTH", ">OOM" };
+	json_object *list = jget(d, "units");
+	struct table t;
+
+	table_init(&t, 12, head);
+	for (size_t i = 0; list && i < json_object_array_length(list); i++) {
+		json_object *u = json_object_array_get_idx(list, i), *oom = jget(u, "oom_kills");
+		char procs[16], rss[16], anon[16], file[16], shm[16], swp[16], mn[16], mj[16], gr[24], ooms[16];
+		const char *slice = jget_str(u, "slice", "");
+		uint64_t kills = 0;
+		const char *row[] = {
+			jget_str(u, "unit", "?"), *slice ? slice : "-", procs, fmt_bytes(jget_u64(u, "rss"), rss, 16),
+			fmt_bytes(jget_u64(u, "rss_anon"), anon, 16), fmt_bytes(jget_u64(u, "rss_file"), file, 16),
+			fmt_bytes(jget_u64(u, "rss_shmem"), shm, 16), fmt_bytes(jget_u64(u, "swap"), swp, 16),
+			fmt_count(jget_double(u, "minflt_rate"), mn, 16), fmt_count(jget_double(u, "majflt_rate"), mj, 16),
+			fmt_byte_rate(jget_double(u, "rss_rate"), gr, sizeof(gr)), ooms,
+		};
+
+		if (oom) {
+			json_object_object_foreach(oom, k, v) {
+				(void)k;
+				kills += json_object_get_uint64(v);
+			}
+		}
+		snprintf(procs, sizeof(procs), "%llu", (unsigned long long)jget_u64(u, "processes"));
+		snprintf(ooms, sizeof(ooms), "%llu", (unsigned long long)kills);
+		table_add(&t, row);
+	}
+	table_print(&t, stdout);
+	table_free(&t);
+}
+
 int verb_top(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "sort", required_argument, NULL, 'S' },
+		{ "by", required_argument, NULL, 'b' },
 		{ "watch", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
 	const char *sort = "rss";
+	bool by_unit = false;
 	long n = 20, watch_ms = 0;
 	int c, r;
 
@@ -62,13 +99,21 @@ int verb_top(struct cli *cli, int argc, char **argv)
 				return cli_usage_error(cli, "-n wants a positive number");
 			break;
 		case 'S': sort = optarg; break;
+		case 'b':
+			if (strcmp(optarg, "unit") && strcmp(optarg, "process"))
+				return cli_usage_error(cli, "--by wants 'unit' or 'process'");
+			by_unit = !strcmp(optarg, "unit");
+			break;
 		case 'w':
 			watch_ms = cli_parse_ms(optarg);
 			if (watch_ms < 100)
 				return cli_usage_error(cli, "--watch wants a period of at least 0.1 s, e.g. 2 or 500ms");
 			break;
 		case 'h':
-			printf("Usage: faultline top [-n N] [--sort rss|minflt-rate|majflt-rate|growth|vm] [-w SECONDS]\n");
+			printf("Usage: faultline top [--by process|unit] [-n N] [--sort rss|minflt-rate|majflt-rate|growth|vm]"
+			       " [-w SECONDS]\n"
+			       "--by unit sums processes per memory cgroup (service, scope, slice, container);\n"
+			       "'vm' sorts processes only.\n");
 			return EXIT_OK;
 		default:
 			return cli_usage_error(cli, "bad option for top");
@@ -83,7 +128,7 @@ int verb_top(struct cli *cli, int argc, char **argv)
 
 		json_object_object_add(args, "sort", json_object_new_string(sort));
 		json_object_object_add(args, "n", json_object_new_int64(n));
-		if ((r = cli_call(cli, "top", args, &reply, &d)))
+		if ((r = cli_call(cli, by_unit ? "units" : "top", args, &reply, &d)))
 			return r;
 		if (cli->json) {
 			cli_print_json(d);
@@ -95,10 +140,17 @@ int verb_top(struct cli *cli, int argc, char **argv)
 				char ts[32];
 
 				strftime(ts, sizeof(ts), "%H:%M:%S", localtime(&now));
-				printf("%s  %llu processes, sorted by %s\n", ts,
-				       (unsigned long long)jget_u64(d, "live"), sort);
+				if (by_unit)
+					printf("%s  %llu units, sorted by %s\n", ts,
+					       (unsigned long long)jget_u64(d, "total"), sort);
+				else
+					printf("%s  %llu processes, sorted by %s\n", ts,
+					       (unsigned long long)jget_u64(d, "live"), sort);
 			}
-			print_top(d);
+			if (by_unit)
+				print_units(d);
+			else
+				print_top(d);
 		}
 		fflush(stdout);
 		json_object_put(reply);
