@@ -44,7 +44,8 @@ endif
 # Debian packages the build, the daemon and the tests need.
 DEPS_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libsystemd-dev \
 	libjson-c-dev libinih-dev libmicrohttpd-dev libdw-dev libcmocka-dev \
-	uthash-dev pkg-config jq systemd util-linux procps iproute2 gcc make
+	uthash-dev pkg-config jq systemd util-linux procps iproute2 gcc make \
+	prometheus prometheus-node-exporter curl python3
 
 LIBS_PC  := libbpf json-c inih libmicrohttpd libdw libelf libsystemd zlib
 CFLAGS   ?= -O2 -g
@@ -165,6 +166,9 @@ install: $(BUILD)/faultlined $(BUILD)/faultline
 	install -D -m 0644 systemd/sysusers.conf $(DESTDIR)$(SYSUSERSDIR)/faultline.conf
 	install -D -m 0644 systemd/tmpfiles.conf $(DESTDIR)$(TMPFILESDIR)/faultline.conf
 	install -D -m 0644 systemd/faultlined-metrics.conf $(DESTDIR)$(DOCDIR)/faultlined-metrics.conf
+	install -d $(DESTDIR)$(DOCDIR)/prometheus
+	install -m 0644 docs/prometheus/faultline-alerts.yml docs/prometheus/faultline-alerts.test.yml \
+		docs/prometheus/prometheus.yml $(DESTDIR)$(DOCDIR)/prometheus/
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/faultline/faultlined.conf ]; then \
 		echo "  keeping $(DESTDIR)$(SYSCONFDIR)/faultline/faultlined.conf (the new default is in $(DOCDIR))"; \
 	else \

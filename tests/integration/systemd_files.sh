@@ -62,6 +62,9 @@ usr/sbin/faultlined
 usr/share/bash-completion/completions/faultline
 usr/share/doc/faultline/faultlined-metrics.conf
 usr/share/doc/faultline/faultlined.conf.default
+usr/share/doc/faultline/prometheus/faultline-alerts.test.yml
+usr/share/doc/faultline/prometheus/faultline-alerts.yml
+usr/share/doc/faultline/prometheus/prometheus.yml
 usr/share/man/man1/faultline.1
 usr/share/man/man5/faultlined.conf.5
 usr/share/man/man8/faultlined.8"
