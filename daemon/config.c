@@ -105,6 +105,13 @@ int config_split_listen(const char *s, char *host, size_t hostlen, char *port, s
 	return 0;
 }
 
+/* The whole field, so two configs with equal settings compare equal. */
+static void set_string(struct fl_config *c, const struct key_def *k, const char *value)
+{
+	memset((char *)c + k->off, 0, k->size);
+	memcpy((char *)c + k->off, value, strlen(value));
+}
+
 struct parse_ctx {
 	struct fl_config *cfg;
 	char *err;
@@ -135,11 +142,11 @@ static int handle_key(void *user, const char *section, const char *name, const c
 				 name, value, FL_METRICS_DEFAULT_LISTEN);
 			return 0;
 		}
-		memcpy((char *)ctx->cfg + k->off, value, strlen(value) + 1);
+		set_string(ctx->cfg, k, value);
 		return 1;
 	}
 	if (k->type == K_OPTPATH && !value[0]) {
-		*((char *)ctx->cfg + k->off) = 0;
+		set_string(ctx->cfg, k, "");
 		return 1;
 	}
 	if (k->type == K_PATH || k->type == K_OPTPATH) {
@@ -148,7 +155,7 @@ static int handle_key(void *user, const char *section, const char *name, const c
 				 name, value, k->size);
 			return 0;
 		}
-		memcpy((char *)ctx->cfg + k->off, value, strlen(value) + 1);
+		set_string(ctx->cfg, k, value);
 		return 1;
 	}
 	r = k->type == K_DURATION ? parse_duration_ms(value, &v)
