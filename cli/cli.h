@@ -54,6 +54,7 @@ long cli_parse_ms(const char *s);
 int verb_status(struct cli *cli, int argc, char **argv);
 int verb_top(struct cli *cli, int argc, char **argv);
 int verb_show(struct cli *cli, int argc, char **argv);
+int verb_leaks(struct cli *cli, int argc, char **argv);
 int verb_exited(struct cli *cli, int argc, char **argv);
 int verb_events(struct cli *cli, int argc, char **argv);
 int verb_watch(struct cli *cli, int argc, char **argv);

@@ -1,4 +1,5 @@
 #include "api.h"
+#include "leaks_api.h"
 
 #include <errno.h>
 #include <unistd.h>
@@ -217,6 +218,17 @@ static json_object *cmd_status(struct daemon *d, struct client *c, json_object *
 	ADD(m, "render_us", json_object_new_uint64(d->fleet.render_last_us));
 	ADD(m, "units", json_object_new_uint64(d->fleet.units.stats.units));
 	ADD(o, "metrics", m);
+	{
+		json_object *lk = json_object_new_object();
+
+		ADD(lk, "rounds", json_object_new_uint64(d->leaks.stats.rounds));
+		ADD(lk, "last_processes", json_object_new_uint64(d->leaks.stats.last_procs));
+		ADD(lk, "last_us", json_object_new_uint64(d->leaks.stats.last_us));
+		ADD(lk, "suspects", json_object_new_uint64(d->leaks.stats.by_class[LEAK_SUSPECT]));
+		ADD(lk, "limit_errors", json_object_new_uint64(d->leaks.stats.limit_errors));
+		ADD(lk, "memcg", json_object_new_string(mem_limit_name(d->leaks.memcg_kind)));
+		ADD(o, "leaks", lk);
+	}
 	return api_ok(o);
 }
 
@@ -399,6 +411,7 @@ static const struct {
 	{ "exited", cmd_exited },
 	{ "events", cmd_events },
 	{ "watch", cmd_watch },
+	{ "leaks", api_cmd_leaks },
 };
 
 json_object *api_handle(void *daemon, struct client *c, json_object *req)

@@ -30,9 +30,18 @@ void config_defaults(struct fl_config *c)
 	c->max_memory = 160ull << 20;
 	c->metrics_top_processes = 10;
 	c->metrics_max_units = 100;
+	c->leak_min_duration_ms = 30 * 60 * 1000;
+	c->leak_min_growth = 32ull << 20;
+	c->leak_min_confidence = 80;
+	c->leak_windows_ms[0] = 60 * 1000;
+	c->leak_windows_ms[1] = 600 * 1000;
+	c->leak_windows_ms[2] = 3600 * 1000;
+	c->leak_horizon_ms = 3600 * 1000;
+	c->leak_alert_interval_ms = 3600 * 1000;
+	c->leak_alerts = 1;
 }
 
-enum key_type { K_PATH, K_DURATION, K_BYTES, K_UINT, K_OPTPATH, K_LISTEN };
+enum key_type { K_PATH, K_DURATION, K_BYTES, K_UINT, K_OPTPATH, K_LISTEN, K_BOOL, K_DURATIONS };
 
 struct key_def {
 	const char *section;
@@ -65,6 +74,13 @@ static const struct key_def keys[] = {
 	{ "metrics", "textfile", K_OPTPATH, OFF(metrics_textfile), SZ(metrics_textfile), 0, 0 },
 	{ "metrics", "top_processes", K_UINT, OFF(metrics_top_processes), 0, 0, 1000 },
 	{ "metrics", "max_units", K_UINT, OFF(metrics_max_units), 0, 1, 100000 },
+	{ "leaks", "min_duration", K_DURATION, OFF(leak_min_duration_ms), 0, 1000, 30ull * 86400 * 1000 },
+	{ "leaks", "min_growth", K_BYTES, OFF(leak_min_growth), 0, 4096, 1ull << 50 },
+	{ "leaks", "min_confidence", K_UINT, OFF(leak_min_confidence), 0, 0, 100 },
+	{ "leaks", "windows", K_DURATIONS, OFF(leak_windows_ms), SZ(leak_windows_ms), 1000, 30ull * 86400 * 1000 },
+	{ "leaks", "horizon", K_DURATION, OFF(leak_horizon_ms), 0, 1000, 365ull * 86400 * 1000 },
+	{ "leaks", "alert_interval", K_DURATION, OFF(leak_alert_interval_ms), 0, 0, 365ull * 86400 * 1000 },
+	{ "leaks", "alerts", K_BOOL, OFF(leak_alerts), 0, 0, 1 },
 };
 
 static bool is_string_key(const struct key_def *k)
@@ -118,6 +134,33 @@ struct parse_ctx {
 	size_t errlen;
 };
 
+/* A comma-separated list of durations, at most the array's length. */
+static int parse_durations(struct parse_ctx *ctx, const struct key_def *k, const char *value)
+{
+	uint64_t out[FL_LEAK_WINDOWS] = { 0 };
+	size_t max = k->size / sizeof(uint64_t), n = 0;
+	char buf[256], *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", value);
+	for (char *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+		uint64_t v;
+
+		if (n == max || parse_duration_ms(tok, &v) || v < k->min || v > k->max) {
+			snprintf(ctx->err, ctx->errlen,
+				 "%s = '%s': expected 1 to %zu comma-separated durations (e.g. 1m, 10m, 1h) between %llu ms and %llu ms",
+				 k->name, value, max, (unsigned long long)k->min, (unsigned long long)k->max);
+			return 0;
+		}
+		out[n++] = v;
+	}
+	if (!n) {
+		snprintf(ctx->err, ctx->errlen, "%s: at least one duration is needed", k->name);
+		return 0;
+	}
+	memcpy((char *)ctx->cfg + k->off, out, k->size);
+	return 1;
+}
+
 static int handle_key(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_ctx *ctx = user;
@@ -156,6 +199,19 @@ static int handle_key(void *user, const char *section, const char *name, const c
 			return 0;
 		}
 		set_string(ctx->cfg, k, value);
+		return 1;
+	}
+	if (k->type == K_DURATIONS)
+		return parse_durations(ctx, k, value);
+	if (k->type == K_BOOL) {
+		int b;
+
+		if (parse_bool(value, &b)) {
+			snprintf(ctx->err, ctx->errlen, "%s = '%s': expected yes or no", name, value);
+			return 0;
+		}
+		v = (uint64_t)b;
+		memcpy((char *)ctx->cfg + k->off, &v, sizeof(v));
 		return 1;
 	}
 	r = k->type == K_DURATION ? parse_duration_ms(value, &v)
@@ -219,7 +275,8 @@ int config_validate(const struct fl_config *c, char *err, size_t errlen)
 /* The keys a reload applies to the running daemon (loop.c reload()); every
  * other key is read at start only. */
 static const char *const live_keys[] = { "interval", "save_interval", "client_idle_timeout", "top_processes",
-						 "max_units" };
+					  "max_units", "min_duration", "min_growth", "min_confidence",
+					  "windows", "horizon", "alert_interval", "alerts" };
 
 static bool is_live(const char *name)
 {
@@ -244,7 +301,7 @@ void config_restart_keys(const struct fl_config *running, const struct fl_config
 		if (is_string_key(k))
 			differs = strncmp(a, b, k->size) != 0;
 		else
-			differs = memcmp(a, b, sizeof(uint64_t)) != 0;
+			differs = memcmp(a, b, k->type == K_DURATIONS ? k->size : sizeof(uint64_t)) != 0;
 		if (differs && used < len)
 			used += snprintf(buf + used, len - used, "%s%s", used ? ", " : "", k->name);
 	}

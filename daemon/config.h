@@ -30,7 +30,18 @@ struct fl_config {
 	char metrics_textfile[256];
 	uint64_t metrics_top_processes; /* per-process series: top N of each kind */
 	uint64_t metrics_max_units;     /* per-unit series: at most this many units */
+	/* [leaks]: all applied on reload */
+	uint64_t leak_min_duration_ms;
+	uint64_t leak_min_growth;
+	uint64_t leak_min_confidence; /* percent */
+	uint64_t leak_windows_ms[4];  /* 0-terminated when fewer */
+	uint64_t leak_horizon_ms;
+	uint64_t leak_alert_interval_ms;
+	uint64_t leak_alerts;         /* 0 or 1 */
 };
+
+#define FL_LEAK_WINDOWS 4
+
 
 #define FL_METRICS_DEFAULT_LISTEN "127.0.0.1:9464"
 

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "eventlog.h"
 #include "fleet.h"
+#include "leak_watch.h"
 #include "notify.h"
 #include "persist.h"
 #include "probes.h"
@@ -37,6 +38,7 @@ struct daemon {
 	struct probes probes;
 	struct proctab procs;
 	struct cgcache cgroups;
+	struct leak_watch leaks;     /* verdicts and projections, every interval */
 	struct eventlog events;
 	struct server server;
 	struct daemon_stats stats;

@@ -49,24 +49,33 @@ static int ring_push(struct hist_ring *r, uint16_t max, const struct hist_sample
 	return 0;
 }
 
-static const struct hist_sample *ring_last(const struct hist_ring *r)
+static struct hist_sample *ring_last(const struct hist_ring *r)
 {
 	if (!r->len)
 		return NULL;
 	return &r->s[(r->head + r->len - 1) % r->cap];
 }
 
-int history_add(struct history *h, const struct hist_sample *s)
+int history_add(struct history *h, const struct hist_sample *in)
 {
-	int err = ring_push(&h->tier[0], hist_tier_cap[0], s);
+	struct hist_sample s = *in;
+	int err;
 
+	s.owned_min_kb = s.owned_max_kb = s.anon_kb + s.swap_kb;
+	err = ring_push(&h->tier[0], hist_tier_cap[0], &s);
 	for (int t = 1; t < HIST_TIERS && !err; t++) {
-		const struct hist_sample *last = ring_last(&h->tier[t]);
+		struct hist_sample *last = ring_last(&h->tier[t]);
 
-		/* One sample per step: the first one of each bucket. */
-		if (last && s->t / hist_tier_step[t] == last->t / hist_tier_step[t])
+		/* One sample per step: the first one of each bucket, widened
+		 * to the envelope of every sample that fell into it. */
+		if (last && s.t / hist_tier_step[t] == last->t / hist_tier_step[t]) {
+			if (s.owned_min_kb < last->owned_min_kb)
+				last->owned_min_kb = s.owned_min_kb;
+			if (s.owned_max_kb > last->owned_max_kb)
+				last->owned_max_kb = s.owned_max_kb;
 			continue;
-		err = ring_push(&h->tier[t], hist_tier_cap[t], s);
+		}
+		err = ring_push(&h->tier[t], hist_tier_cap[t], &s);
 	}
 	return err;
 }

@@ -20,6 +20,12 @@ struct hist_sample {
 	uint64_t vm_kb;    /* total VM (can exceed 4 TiB: ASan, JVMs) */
 	uint64_t min_flt;
 	uint64_t maj_flt;
+	/* Lowest and highest anon+swap of the samples this one stands for: a
+	 * coarse tier keeps the first sample of each bucket, and without the
+	 * envelope a sawtooth's troughs (or a leak's peaks) would fall between
+	 * them. history_add() fills both; in tier 0 they equal anon+swap. */
+	uint32_t owned_min_kb;
+	uint32_t owned_max_kb;
 };
 
 #define HIST_TIERS 5
@@ -48,7 +54,8 @@ void history_set_max_samples(unsigned total);
 /* Appends one sample to one tier only (restoring a saved history). */
 int history_push_tier(struct history *h, int tier, const struct hist_sample *s);
 
-/* Append one sample; returns 0 or -ENOMEM (the sample is then dropped). */
+/* Append one sample (its envelope is computed here); returns 0 or -ENOMEM
+ * (the sample is then dropped). */
 int history_add(struct history *h, const struct hist_sample *s);
 void history_free(struct history *h);
 

@@ -193,6 +193,7 @@ void daemon_snapshot(struct daemon *d)
 		d->stats.trims++;
 		d->stats.trim_mark = d->procs.mem_bytes;
 	}
+	leak_watch_round(&d->leaks, &d->procs, &d->cgroups);
 	d->stats.orphan_threads += counts.orphan_threads;
 	d->stats.snapshots++;
 	dt = now_us() - t0;
@@ -236,6 +237,15 @@ static void reload(struct daemon *d)
 		d->cfg.interval_ms = next.interval_ms;
 		set_interval(d);
 	}
+	/* [leaks] keys apply from the next interval on. */
+	memcpy(d->cfg.leak_windows_ms, next.leak_windows_ms, sizeof(next.leak_windows_ms));
+	d->cfg.leak_min_duration_ms = next.leak_min_duration_ms;
+	d->cfg.leak_min_growth = next.leak_min_growth;
+	d->cfg.leak_min_confidence = next.leak_min_confidence;
+	d->cfg.leak_horizon_ms = next.leak_horizon_ms;
+	d->cfg.leak_alert_interval_ms = next.leak_alert_interval_ms;
+	d->cfg.leak_alerts = next.leak_alerts;
+	leak_params_from_config(&d->cfg, &d->leaks.params);
 	log_info("reloaded %s: interval %llu ms", d->config_path, (unsigned long long)d->cfg.interval_ms);
 	notify_ready(d);
 }

@@ -171,6 +171,12 @@ int main(int argc, char **argv)
 	proctab_init(&d.procs, (uint32_t)sysconf(_SC_PAGESIZE), d.cfg.max_processes, d.cfg.exited_keep);
 	proctab_set_max_bytes(&d.procs, d.cfg.max_memory);
 	history_set_max_samples(d.cfg.history_samples);
+	{
+		struct leak_params lp;
+
+		leak_params_from_config(&d.cfg, &lp);
+		leak_watch_init(&d.leaks, &lp, "/sys/fs/cgroup", "/proc");
+	}
 	d.started_mono_ms = now_mono_ms();
 	d.started_wall = now_wall_s();
 	d.boot_to_wall_ns = boot_to_wall_ns();
@@ -217,6 +223,7 @@ int main(int argc, char **argv)
 	server_close(&d.server);
 	probes_close(&d.probes);
 	proctab_free(&d.procs);
+	leak_watch_free(&d.leaks);
 	cgcache_free(&d.cgroups);
 	eventlog_free(&d.events);
 	return r ? 1 : 0;

@@ -10,6 +10,7 @@
 
 #include "faultline.h"
 #include "history.h"
+#include "leaks.h"
 
 struct proc_key {
 	uint32_t tgid;
@@ -80,6 +81,13 @@ struct proc {
 
 	char *cmdline;     /* filled by the I/O layer, may stay NULL */
 	struct history hist;
+	/* The leak verdict, recomputed once per interval from hist (while
+	 * live; an exited process keeps its last one). */
+	struct leak_verdict leak;
+	/* Wall seconds of the last leak alerts raised for this process (0:
+	 * none yet): a new suspect, and an exhaustion within the horizon. */
+	uint32_t leak_alerted_suspect;
+	uint32_t leak_alerted_exhaustion;
 	struct proc *exit_prev, *exit_next; /* exited list, oldest first */
 };
 

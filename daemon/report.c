@@ -44,6 +44,7 @@ json_object *report_proc(const struct proc *p, const struct cgcache *cg)
 	ADD(o, "majflt_rate", DBL(p->majflt_rate));
 	ADD(o, "rss_rate", DBL(p->rss_rate));
 	ADD(o, "anon_rate", DBL(p->anon_rate));
+	ADD(o, "leak_class", STR(leak_class_name(p->leak.cls)));
 	add_cgroup(o, p, cg);
 	return o;
 }
@@ -89,12 +90,56 @@ json_object *report_history(const struct history *h, size_t max)
 		ADD(o, "shmem", U64((uint64_t)s[i].shmem_kb << 10));
 		ADD(o, "heap", U64((uint64_t)s[i].heap_kb << 10));
 		ADD(o, "vm", U64(s[i].vm_kb << 10));
+		ADD(o, "owned_min", U64((uint64_t)s[i].owned_min_kb << 10));
+		ADD(o, "owned_max", U64((uint64_t)s[i].owned_max_kb << 10));
 		ADD(o, "minflt", U64(s[i].min_flt));
 		ADD(o, "majflt", U64(s[i].maj_flt));
 		json_object_array_add(arr, o);
 	}
 	free(s);
 	return arr;
+}
+
+json_object *report_leak(const struct leak_verdict *v)
+{
+	json_object *o = json_object_new_object(), *wins = json_object_new_array(), *proj = NULL;
+
+	ADD(o, "class", STR(leak_class_name(v->cls)));
+	ADD(o, "analysed_at", U64(v->analysed_at));
+	ADD(o, "samples", U64(v->samples));
+	ADD(o, "span_s", U64(v->span_s));
+	ADD(o, "owned", U64(v->owned));
+	ADD(o, "slope", DBL(v->slope));
+	ADD(o, "growth_start", U64(v->growth_start));
+	ADD(o, "growing_for_s", U64(v->growing_for_s));
+	ADD(o, "grown", U64(v->grown));
+	ADD(o, "heap_delta", I64(v->heap_delta));
+	ADD(o, "vm_delta", I64(v->vm_delta));
+	ADD(o, "confidence", DBL(v->confidence));
+	ADD(o, "reason", STR(v->reason));
+	for (int i = 0; i < v->nwin; i++) {
+		json_object *w = json_object_new_object();
+
+		ADD(w, "span_s", U64(v->win[i].span_s));
+		ADD(w, "covered_s", U64(v->win[i].covered_s));
+		ADD(w, "samples", U64(v->win[i].samples));
+		ADD(w, "slope", DBL(v->win[i].slope));
+		json_object_array_add(wins, w);
+	}
+	ADD(o, "windows", wins);
+	if (v->proj.tte_s >= 0) {
+		proj = json_object_new_object();
+		ADD(proj, "seconds", DBL(v->proj.tte_s));
+		ADD(proj, "at", U64(v->analysed_at + (uint64_t)v->proj.tte_s));
+		ADD(proj, "limit_kind", STR(mem_limit_name(v->proj.kind)));
+		ADD(proj, "limit", U64(v->proj.limit));
+		ADD(proj, "headroom", U64(v->proj.headroom));
+		ADD(proj, "rate", DBL(v->proj.rate));
+		ADD(proj, "sharers", U64(v->proj.sharers));
+		ADD(proj, "cgroup", v->proj.kind == MEM_LIMIT_SYSTEM ? NULL : STR(v->proj.where));
+	}
+	ADD(o, "exhaustion", proj);
+	return o;
 }
 
 json_object *report_proc_detail(const struct proc *p, const struct cgcache *cg, size_t max_hist)
@@ -119,6 +164,7 @@ json_object *report_proc_detail(const struct proc *p, const struct cgcache *cg, 
 		ADD(e, "signal", I64(p->exit_code & 0x7f));
 		ADD(o, "exit", e);
 	}
+	ADD(o, "leak", p->leak.analysed_at ? report_leak(&p->leak) : NULL);
 	ADD(o, "history", report_history(&p->hist, max_hist));
 	return o;
 }

@@ -17,5 +17,8 @@ json_object *report_mm_stats(const struct fl_mm_stats *mm);
 /* One unit (memory cgroup) of the per-unit view. */
 json_object *report_unit(const struct unit *u);
 json_object *report_history(const struct history *h, size_t max);
+/* A leak verdict: class, figures, confidence and reason, windows and the
+ * projection (docs/protocol.md, "leaks"). */
+json_object *report_leak(const struct leak_verdict *v);
 
 #endif

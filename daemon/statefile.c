@@ -168,6 +168,12 @@ int statefile_decode(const void *file, size_t flen, void **payload, size_t *len,
 		snprintf(err, errlen, "format version 0");
 		return -EBADMSG;
 	}
+	if (version < STATEFILE_VERSION) {
+		/* The payload layout changed; an older one would be misread. */
+		snprintf(err, errlen, "written by an older faultlined (format %u, this one reads format %u)", version,
+			 STATEFILE_VERSION);
+		return -EPROTONOSUPPORT;
+	}
 	plen = get64(h + 16);
 	clen = get64(h + 24);
 	if (clen != flen - HDR_LEN) {

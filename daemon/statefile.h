@@ -11,7 +11,7 @@
 #include <time.h>
 
 #define STATEFILE_NAME "state"
-#define STATEFILE_VERSION 1
+#define STATEFILE_VERSION 2 /* 2: history samples carry their anon+swap envelope */
 /* A payload above this is taken for damage, not read (the table's own cap,
  * max_memory, is far below it). */
 #define STATEFILE_MAX_PAYLOAD (1ull << 30)

@@ -112,6 +112,8 @@ static void put_history(struct enc *e, const struct history *h)
 			put_u(e, s->vm_kb);
 			put_u(e, s->min_flt);
 			put_u(e, s->maj_flt);
+			put_u(e, s->owned_min_kb);
+			put_u(e, s->owned_max_kb);
 		}
 	}
 }
@@ -317,6 +319,8 @@ static void get_history(struct dec *d, struct history *h)
 			s.vm_kb = get_u(d);
 			s.min_flt = get_u(d);
 			s.maj_flt = get_u(d);
+			s.owned_min_kb = get_max(d, UINT32_MAX, "sample field out of range");
+			s.owned_max_kb = get_max(d, UINT32_MAX, "sample field out of range");
 			if (!d->why && history_push_tier(h, t, &s))
 				fail(d, "out of memory");
 		}
