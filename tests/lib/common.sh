@@ -55,6 +55,9 @@ fl_cleanup() {
 	local p f
 	for f in "${FL_CLEANUPS[@]}"; do eval "$f" || true; done
 	for p in "${FL_SPAWNED[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+	if [ -f "$FL_TMP/memcgs" ]; then
+		while read -r f; do fl_remove_memcg "$f"; done <"$FL_TMP/memcgs"
+	fi
 	if [ -n "$FL_DAEMON_PID" ]; then
 		kill -TERM "$FL_DAEMON_PID" 2>/dev/null && wait "$FL_DAEMON_PID" 2>/dev/null
 	fi
@@ -180,7 +183,9 @@ fl_make_memcg() {
 		echo "$2" >"$path/memory.max" || return 1
 		echo 0 >"$path/memory.swap.max" 2>/dev/null || true
 	fi
-	FL_CLEANUPS+=("fl_remove_memcg '$path'")
+	# Recorded in a file, not only in FL_CLEANUPS: callers use $(...), a
+	# subshell whose FL_CLEANUPS is lost, and the cgroup must still go.
+	echo "$path" >>"$FL_TMP/memcgs"
 	echo "$path"
 }
 
