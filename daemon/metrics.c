@@ -211,36 +211,63 @@ static int cmp_pid(const void *a, const void *b)
 	return x->key.tgid < y->key.tgid ? -1 : x->key.tgid > y->key.tgid;
 }
 
+/* Keeps top[0..*k) as the best n of what it has seen, best first: an
+ * insertion into a short array, O(processes * n) instead of sorting the
+ * whole table twice per interval. */
+static void keep_top(struct proc **top, size_t *k, size_t n, struct proc *p, proc_cmp_fn cmp)
+{
+	size_t i = *k;
+
+	if (i == n && cmp(&p, &top[n - 1]) >= 0)
+		return;
+	if (i < n)
+		(*k)++;
+	else
+		i = n - 1;
+	while (i > 0 && cmp(&p, &top[i - 1]) < 0) {
+		top[i] = top[i - 1];
+		i--;
+	}
+	top[i] = p;
+}
+
 /* The top N by RSS and the top N growers, each process once, by pid. */
 static size_t pick_processes(struct proctab *pt, uint32_t n, struct proc ***out)
 {
-	size_t live = pt->stats.live, got, k = 0;
-	struct proc **all, **sel;
+	struct proc **by_rss, **by_growth, **sel, *p, *tmp;
+	size_t nr = 0, ng = 0, k = 0;
 
 	*out = NULL;
-	if (!n || !live)
+	if (!n)
 		return 0;
-	all = calloc(live, sizeof(*all));
+	by_rss = calloc(n, sizeof(*by_rss));
+	by_growth = calloc(n, sizeof(*by_growth));
 	sel = calloc(2 * (size_t)n, sizeof(*sel));
-	if (!all || !sel) {
-		free(all);
+	if (!by_rss || !by_growth || !sel) {
+		free(by_rss);
+		free(by_growth);
 		free(sel);
 		return 0;
 	}
-	got = proctab_sorted(pt, false, proc_cmp_rss, all, live);
-	for (size_t i = 0; i < got && i < n; i++)
-		sel[k++] = all[i];
-	got = proctab_sorted(pt, false, proc_cmp_growth, all, live);
-	for (size_t i = 0, added = 0; i < got && added < n && all[i]->rss_rate > 0; i++) {
+	HASH_ITER(hh, pt->by_key, p, tmp) {
+		if (p->state != PROC_LIVE)
+			continue;
+		keep_top(by_rss, &nr, n, p, proc_cmp_rss);
+		if (p->rss_rate > 0)
+			keep_top(by_growth, &ng, n, p, proc_cmp_growth);
+	}
+	for (size_t i = 0; i < nr; i++)
+		sel[k++] = by_rss[i];
+	for (size_t i = 0; i < ng; i++) {
 		bool dup = false;
 
-		for (size_t j = 0; j < k && !dup; j++)
-			dup = sel[j] == all[i];
+		for (size_t j = 0; j < nr && !dup; j++)
+			dup = by_rss[j] == by_growth[i];
 		if (!dup)
-			sel[k++] = all[i];
-		added++;
+			sel[k++] = by_growth[i];
 	}
-	free(all);
+	free(by_rss);
+	free(by_growth);
 	qsort(sel, k, sizeof(*sel), cmp_pid);
 	*out = sel;
 	return k;
