@@ -3,7 +3,9 @@
 #   make          build everything into build/
 #   make deps     install what a fresh Debian 12 machine lacks (as root)
 #   make run      start faultlined in the foreground with sensible defaults
-#   make check    unit + integration tests (real BPF; needs root)
+#   make check    unit + integration tests (real BPF; needs root), fuzz smoke
+#   make check SANITIZE=1   the same built with ASan+UBSan into build-san/
+#   make fuzz     each libFuzzer harness for FUZZ_SECONDS (default 300)
 #   make bench    overhead ratios against a same-run baseline
 #   make install  DESTDIR= PREFIX=
 #
@@ -13,6 +15,11 @@
 .SECONDARY:
 .SUFFIXES:
 
+SANITIZE  ?=
+# A sanitized build never mixes with the normal one.
+ifeq ($(SANITIZE),1)
+BUILD     ?= build-san
+endif
 BUILD     ?= build
 ARCH      ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 CC        ?= gcc
@@ -31,7 +38,7 @@ SYSCONFDIR  ?= /etc
 UNITDIR     ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
-SANITIZE  ?=
+FUZZ_SECONDS ?= 300
 
 ifeq ($(V),1)
 Q =
@@ -45,7 +52,7 @@ endif
 DEPS_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libsystemd-dev \
 	libjson-c-dev libinih-dev libmicrohttpd-dev libdw-dev libcmocka-dev \
 	uthash-dev pkg-config jq systemd util-linux procps iproute2 gcc make \
-	prometheus prometheus-node-exporter curl python3
+	prometheus prometheus-node-exporter curl python3 libclang-rt-14-dev
 
 LIBS_PC  := libbpf json-c inih libmicrohttpd libdw libelf libsystemd zlib
 CFLAGS   ?= -O2 -g
@@ -74,7 +81,15 @@ UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 WL_SRCS     := $(wildcard tests/workloads/*.c)
 WL_BINS     := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(WL_SRCS))
 
-.PHONY: all deps run check check-unit check-integration bench install security clean format
+# libFuzzer harnesses (clang): the daemon's sources built once more with
+# coverage and ASan+UBSan into $(BUILD)/fuzz/.
+FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_OBJS   := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(DAEMON_SRCS))
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -I$(BUILD) -Ibpf -Idaemon -Icli \
+	-fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+.PHONY: all deps run check check-unit check-integration bench install security clean format fuzz
 all: $(BUILD)/faultlined $(BUILD)/faultline $(WL_BINS)
 
 deps:
@@ -134,20 +149,44 @@ $(BUILD)/workloads/%: tests/workloads/%.c $(wildcard tests/workloads/*.h)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)$(CC) -O2 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE $< -o $@ -lm
 
+$(BUILD)/fuzz/obj/daemon/%.o: daemon/%.c daemon/*.h bpf/faultline.h $(SKELS)
+	@mkdir -p $(@D)
+	$(call msg,FUZZCC,$@)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
+	@mkdir -p $(@D)
+	$(call msg,FUZZLD,$@)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined $< $(FUZZ_OBJS) \
+		$(LDLIBS_DAEMON) -o $@
+
+# Each harness for FUZZ_SECONDS over a working copy of its checked-in corpus
+# (the copy grows, tests/fuzz/corpus stays small); findings go to
+# $(BUILD)/fuzz/findings/ and fail the target.
+fuzz: $(FUZZ_BINS)
+	@set -e; for f in $(FUZZ_BINS); do n=$${f##*/fuzz_}; \
+		mkdir -p $(BUILD)/fuzz/work-$$n $(BUILD)/fuzz/findings; \
+		echo "  FUZZ     $$n for $(FUZZ_SECONDS) s"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -print_final_stats=1 \
+			-artifact_prefix=$(BUILD)/fuzz/findings/$$n- $(BUILD)/fuzz/work-$$n tests/fuzz/corpus/$$n \
+			2>$(BUILD)/fuzz/$$n.log || { tail -40 $(BUILD)/fuzz/$$n.log; exit 1; }; \
+		grep -E '^stat::number_of_executed_units' $(BUILD)/fuzz/$$n.log | sed "s/^/    $$n /"; \
+	done
+
 run: deps all
 	@mkdir -p /run/faultline /var/lib/faultline
 	./$(BUILD)/faultlined --foreground
 
 # Unit tests, then the integration suites (in parallel, see tests/run.sh).
-check: deps all $(UNIT_BINS)
+# The sanitized pass skips the fuzz smoke: the harnesses carry ASan+UBSan
+# themselves and already ran in the plain pass.
+check: deps all $(UNIT_BINS) $(if $(filter 1,$(SANITIZE)),,$(FUZZ_BINS))
 	@printf 'systemd unit hardening: '; $(MAKE) -s security
-	@BUILD=$(BUILD) bash tests/run.sh
+	@BUILD=$(BUILD) FL_SANITIZED=$(SANITIZE) bash tests/run.sh
 
 check-unit: all $(UNIT_BINS)
-	@BUILD=$(BUILD) bash tests/run.sh unit
+	@BUILD=$(BUILD) FL_SANITIZED=$(SANITIZE) bash tests/run.sh unit
 
-check-integration: all
-	@BUILD=$(BUILD) bash tests/run.sh integration
+check-integration: all $(FUZZ_BINS)
+	@BUILD=$(BUILD) FL_SANITIZED=$(SANITIZE) bash tests/run.sh integration
 
 bench: deps all
 	@bash tests/bench/run.sh $(BUILD)
@@ -191,7 +230,7 @@ security:
 	@systemd-analyze security --offline=true systemd/faultlined.service 2>/dev/null | tail -1
 
 format:
-	clang-format -i bpf/*.c bpf/*.h daemon/*.c daemon/*.h cli/*.c cli/*.h tests/unit/*.c
+	clang-format -i bpf/*.c bpf/*.h daemon/*.c daemon/*.h cli/*.c cli/*.h tests/unit/*.c tests/fuzz/*.c
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-san

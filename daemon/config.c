@@ -230,11 +230,8 @@ static int handle_key(void *user, const char *section, const char *name, const c
 
 int config_load(struct fl_config *c, const char *path, bool required, char *err, size_t errlen)
 {
-	struct fl_config tmp = *c;
-	struct parse_ctx ctx = { .cfg = &tmp, .err = err, .errlen = errlen };
-	char why[256] = "";
 	FILE *f;
-	int line;
+	int r;
 
 	f = fopen(path, "r");
 	if (!f) {
@@ -245,10 +242,21 @@ int config_load(struct fl_config *c, const char *path, bool required, char *err,
 		snprintf(err, errlen, "%s: %s", path, strerror(e));
 		return -e;
 	}
+	r = config_load_file(c, f, path, err, errlen);
+	fclose(f);
+	return r;
+}
+
+int config_load_file(struct fl_config *c, FILE *f, const char *path, char *err, size_t errlen)
+{
+	struct fl_config tmp = *c;
+	struct parse_ctx ctx = { .cfg = &tmp };
+	char why[256] = "";
+	int line;
+
 	ctx.err = why;
 	ctx.errlen = sizeof(why);
 	line = ini_parse_file(f, handle_key, &ctx);
-	fclose(f);
 	if (line != 0) {
 		snprintf(err, errlen, "%s:%d: %s", path, line, why[0] ? why : "syntax error");
 		return -EINVAL;

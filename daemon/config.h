@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define FL_DEFAULT_CONFIG "/etc/faultline/faultlined.conf"
 #define FL_DEFAULT_SOCKET "/run/faultline/faultline.sock"
@@ -53,6 +54,9 @@ void config_defaults(struct fl_config *c);
 /* Reads an INI file over *c. A missing file is fine when !required.
  * On error returns -errno / -EINVAL and writes "path:line: why" to err. */
 int config_load(struct fl_config *c, const char *path, bool required, char *err, size_t errlen);
+
+/* The same from an open stream; path names it in messages. */
+int config_load_file(struct fl_config *c, FILE *f, const char *path, char *err, size_t errlen);
 
 /* Lists (comma-separated, into buf) the keys that differ between the running
  * config and a re-read one but are read at start only; "" when none. */

@@ -262,18 +262,21 @@ static json_object *error_reply(const char *code, const char *msg)
 	return r;
 }
 
-/* Returns -1 when the client is gone. */
-static int handle_line(struct server *s, struct client *c, const char *line, size_t len)
+json_object *server_parse_request(const char *line, size_t len, char *why, size_t whylen)
 {
 	enum json_tokener_error jerr;
-	json_object *req, *resp;
+	json_object *req;
 	json_tokener *tok;
-	int r;
 
-	s->stats.requests++;
+	if (len > SERVER_MAX_REQUEST) {
+		snprintf(why, whylen, "request longer than %d bytes", SERVER_MAX_REQUEST);
+		return NULL;
+	}
 	tok = json_tokener_new_ex(32);
-	if (!tok)
-		return 0;
+	if (!tok) {
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
 	req = json_tokener_parse_ex(tok, line, (int)len);
 	jerr = json_tokener_get_error(tok);
 	/* Trailing garbage after a complete object is an error too. */
@@ -290,11 +293,24 @@ static int handle_line(struct server *s, struct client *c, const char *line, siz
 	}
 	json_tokener_free(tok);
 	if (!req || !json_object_is_type(req, json_type_object)) {
-		char msg[160];
-
-		snprintf(msg, sizeof(msg), "request is not a JSON object: %s",
+		snprintf(why, whylen, "request is not a JSON object: %s",
 			 req ? "wrong type" : json_tokener_error_desc(jerr == json_tokener_continue ? json_tokener_error_parse_eof : jerr));
 		json_object_put(req);
+		return NULL;
+	}
+	return req;
+}
+
+/* Returns -1 when the client is gone. */
+static int handle_line(struct server *s, struct client *c, const char *line, size_t len)
+{
+	json_object *req, *resp;
+	char msg[160];
+	int r;
+
+	s->stats.requests++;
+	req = server_parse_request(line, len, msg, sizeof(msg));
+	if (!req) {
 		s->stats.bad_requests++;
 		resp = error_reply("bad_request", msg);
 	} else {

@@ -81,6 +81,10 @@ void server_reap(struct server *s);
 /* Close idle clients (not watchers). */
 void server_sweep(struct server *s, uint64_t now_ms);
 
+/* One request line -> a JSON object, or NULL with the reason in why
+ * (malformed, trailing garbage, not an object, nested too deep, too long). */
+json_object *server_parse_request(const char *line, size_t len, char *why, size_t whylen);
+
 /* Queue one JSON line to a client / to every watching client. */
 void server_send(struct server *s, struct client *c, json_object *obj);
 void server_broadcast(struct server *s, json_object *obj);

@@ -268,7 +268,7 @@ static const unsigned char *get_bytes(struct dec *d, size_t max, size_t *n)
 	if (*n > max || *n > (size_t)(d->end - d->p)) {
 		fail(d, "string longer than allowed or than the file");
 		*n = 0;
-		return NULL;
+		return d->p; /* empty, but a valid pointer (no arithmetic on NULL) */
 	}
 	b = d->p;
 	d->p += *n;

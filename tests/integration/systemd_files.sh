@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# fl-suite: no-sanitize checks what `make install` ships and runs the daemon with exactly the unit's capabilities (the plain pass covers it)
 # The service's files without booting systemd: the daemon's own peer check
 # (a socket with loose permissions still refuses strangers), make install
 # with DESTDIR and PREFIX, the default config and man page covering every

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# fl-suite: no-sanitize runs the installed unit under a real systemd (its MemoryMax and syscall filter are made for the real build)
 # faultlined under a real systemd (PID 1 of a private PID + mount namespace):
 # make install, the hardened unit and its socket, READY only after the probes
 # attach, access for root / group members / others, reload (good and broken
