@@ -80,6 +80,11 @@ UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 WL_SRCS     := $(wildcard tests/workloads/*.c)
 WL_BINS     := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(WL_SRCS))
+# grow_paths (growth attribution): a PIE with frame pointers linked against a
+# shared library of its own, and a stripped copy of it.
+WL_BINS     += $(BUILD)/workloads/grow_paths_stripped
+WL_FP_FLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -fno-omit-frame-pointer \
+	       -mno-omit-leaf-frame-pointer -fno-optimize-sibling-calls
 
 # libFuzzer harnesses (clang): the daemon's sources built once more with
 # coverage and ASan+UBSan into $(BUILD)/fuzz/.
@@ -170,6 +175,17 @@ fuzz: $(FUZZ_BINS)
 			2>$(BUILD)/fuzz/$$n.log || { tail -40 $(BUILD)/fuzz/$$n.log; exit 1; }; \
 		grep -E '^stat::number_of_executed_units' $(BUILD)/fuzz/$$n.log | sed "s/^/    $$n /"; \
 	done
+
+$(BUILD)/workloads/libgrowpaths.so: tests/workloads/lib/growpaths_lib.c
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)$(CC) $(WL_FP_FLAGS) -fPIC -shared $< -o $@
+
+$(BUILD)/workloads/grow_paths: tests/workloads/grow_paths.c tests/workloads/wl_common.h $(BUILD)/workloads/libgrowpaths.so
+	$(call msg,CC,$@)$(CC) $(WL_FP_FLAGS) -fPIE -pie $< -o $@ -L$(BUILD)/workloads -lgrowpaths \
+		-Wl,-rpath,'$$ORIGIN' -lm
+
+$(BUILD)/workloads/grow_paths_stripped: $(BUILD)/workloads/grow_paths
+	$(call msg,STRIP,$@)strip --strip-all -o $@ $<
 
 run: deps all
 	@mkdir -p /run/faultline /var/lib/faultline

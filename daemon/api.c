@@ -229,6 +229,7 @@ static json_object *cmd_status(struct daemon *d, struct client *c, json_object *
 		ADD(lk, "memcg", json_object_new_string(mem_limit_name(d->leaks.memcg_kind)));
 		ADD(o, "leaks", lk);
 	}
+	ADD(o, "traces", trace_status(d));
 	return api_ok(o);
 }
 
@@ -412,6 +413,7 @@ static const struct {
 	{ "events", cmd_events },
 	{ "watch", cmd_watch },
 	{ "leaks", api_cmd_leaks },
+	{ "trace", api_trace },
 };
 
 json_object *api_handle(void *daemon, struct client *c, json_object *req)
@@ -427,6 +429,9 @@ json_object *api_handle(void *daemon, struct client *c, json_object *req)
 	if (json_object_object_get_ex(req, "args", &args) && !json_object_is_type(args, json_type_object) &&
 	    !json_object_is_type(args, json_type_null))
 		return api_error("bad_request", "'args' must be an object");
+	/* The result of a trace is still to come on this connection. */
+	if (c && c->tracing)
+		return api_error("busy", "this connection is waiting for a trace to end; use another connection");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(json_object_get_string(cmd), commands[i].name))
 			return commands[i].fn(d, c, args);

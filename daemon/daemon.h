@@ -16,6 +16,7 @@
 #include "probes.h"
 #include "proctab.h"
 #include "server.h"
+#include "trace_req.h"
 
 #define FAULTLINE_VERSION "0.1.0"
 #define FL_PROTOCOL_VERSION 1
@@ -46,6 +47,7 @@ struct daemon {
 	struct access_policy access; /* who may query */
 	struct persist persist;      /* the state file */
 	struct fleet fleet;          /* per-unit view and metrics */
+	struct tracing traces;       /* on-demand growth traces running */
 	uint64_t started_mono_ms;
 	uint64_t started_wall;
 	int64_t boot_to_wall_ns; /* add to a boot-clock time to get wall time */

@@ -338,6 +338,9 @@ int daemon_run(struct daemon *d)
 			case EP_CLIENT:
 				server_on_client(&d->server, (struct client *)tag, evs[i].events);
 				break;
+			case EP_TRACE:
+				trace_on_timer(d, (struct trace *)tag);
+				break;
 			default:
 				break;
 			}

@@ -188,6 +188,7 @@ int main(int argc, char **argv)
 		fatal(1, "%s", err);
 	d.server.access = &d.access;
 	d.server.idle_ms = d.cfg.client_idle_ms;
+	d.server.client_gone = trace_client_gone;
 	if (listen_fd >= 0)
 		socket_name(listen_fd, d.cfg.socket_path, sizeof(d.cfg.socket_path));
 	else
@@ -220,6 +221,7 @@ int main(int argc, char **argv)
 	log_info("stopping");
 	persist_save(&d);
 	fleet_stop(&d.fleet);
+	trace_stop_all(&d);
 	server_close(&d.server);
 	probes_close(&d.probes);
 	proctab_free(&d.procs);

@@ -126,6 +126,8 @@ int server_open(struct server *s, const char *path, int inherited_fd, int epfd, 
  * same epoll_wait batch may still point at it. */
 static void client_free(struct server *s, struct client *c)
 {
+	if (s->client_gone)
+		s->client_gone(s->ctx, c);
 	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	c->fd = -1;
@@ -460,7 +462,7 @@ void server_sweep(struct server *s, uint64_t now_ms)
 	struct client *c, *tmp;
 
 	DL_FOREACH_SAFE(s->clients, c, tmp) {
-		if (!c->watching && now_ms - c->last_active_ms > s->idle_ms) {
+		if (!c->watching && !c->tracing && now_ms - c->last_active_ms > s->idle_ms) {
 			s->stats.idle_closed++;
 			client_free(s, c);
 		}

@@ -11,7 +11,7 @@
 #include <sys/types.h>
 
 /* Every epoll registration points at a struct starting with this tag. */
-enum ep_kind { EP_TIMER = 1, EP_SIGNAL, EP_RING, EP_LISTEN, EP_CLIENT, EP_OTHER };
+enum ep_kind { EP_TIMER = 1, EP_SIGNAL, EP_RING, EP_LISTEN, EP_CLIENT, EP_OTHER, EP_TRACE };
 struct ep_tag {
 	enum ep_kind kind;
 };
@@ -33,6 +33,7 @@ struct client {
 	bool closing; /* close once the write buffer drains */
 	bool dead;    /* closed; freed by server_reap() */
 	bool denied;  /* not allowed (access.h): every request gets "denied" */
+	bool tracing; /* waiting for a trace's result (never idle-closed) */
 	uint64_t last_active_ms;
 	struct client *prev, *next;
 };
@@ -65,6 +66,8 @@ struct server {
 	server_request_fn handler;
 	void *ctx;
 	const struct access_policy *access; /* NULL: everyone who can connect */
+	/* Called when a client goes away (a trace it waits for is cancelled). */
+	void (*client_gone)(void *ctx, struct client *c);
 	struct server_stats stats;
 };
 
