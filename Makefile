@@ -52,7 +52,7 @@ endif
 DEPS_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libsystemd-dev \
 	libjson-c-dev libinih-dev libmicrohttpd-dev libdw-dev libcmocka-dev \
 	uthash-dev pkg-config jq systemd util-linux procps iproute2 gcc make \
-	prometheus prometheus-node-exporter curl python3 libclang-rt-14-dev
+	prometheus prometheus-node-exporter curl python3 libclang-rt-14-dev binutils libxml2-utils
 
 LIBS_PC  := libbpf json-c inih libmicrohttpd libdw libelf libsystemd zlib
 CFLAGS   ?= -O2 -g
@@ -84,7 +84,7 @@ WL_BINS     := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(WL_SRCS))
 # shared library of its own, and a stripped copy of it.
 WL_BINS     += $(BUILD)/workloads/grow_paths_stripped
 WL_FP_FLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -fno-omit-frame-pointer \
-	       -mno-omit-leaf-frame-pointer -fno-optimize-sibling-calls
+	       -fno-optimize-sibling-calls
 
 # libFuzzer harnesses (clang): the daemon's sources built once more with
 # coverage and ASan+UBSan into $(BUILD)/fuzz/.

@@ -52,6 +52,9 @@ struct fl_trace_val {
 	__u64 last_addr;   /* faults: an address touched, to classify it */
 	__s64 outstanding; /* malloc: sampled bytes not freed yet */
 	__u64 frees;       /* malloc: sampled allocations freed */
+	__u32 vma_kind;    /* faults of FL_TK_OTHER: FL_TK_ANON or FL_TK_FILE, read
+			    * from the VMA at the first fault of this stack */
+	__u32 pad;
 };
 
 /* Per-CPU counters of what could not be recorded. */

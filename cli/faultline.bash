@@ -53,6 +53,28 @@ _faultline() {
 	top)
 		COMPREPLY=($(compgen -W '--by -n --sort -w' -- "$cur"))
 		;;
+	trace)
+		case $prev in
+		--what)
+			COMPREPLY=($(compgen -W 'faults brk mmap malloc faults,brk,mmap faults,brk,mmap,malloc' -- "$cur"))
+			return
+			;;
+		--view)
+			COMPREPLY=($(compgen -W 'faults brk mmap malloc' -- "$cur"))
+			return
+			;;
+		--svg)
+			_filedir svg
+			return
+			;;
+		--for | --sample) return ;;
+		esac
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W '--for --what --sample -n --folded --svg --view' -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "$(command ls /proc | grep -E '^[0-9]+$')" -- "$cur"))
+		fi
+		;;
 	exited | events)
 		COMPREPLY=($(compgen -W '-n' -- "$cur"))
 		;;

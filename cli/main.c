@@ -18,6 +18,7 @@ static const struct verb verbs[] = {
 	{ "exited", verb_exited, "[-n N]", "recently exited processes with their final counters" },
 	{ "events", verb_events, "[-n N]", "recent events: OOM kills, big mappings, alerts" },
 	{ "watch", verb_watch, "", "stream events as they happen, until interrupted" },
+	{ "trace", verb_trace, "PID... [--for T] [--what V] [--svg F]", "which code paths grow memory: stacks of faults, brk, mmap, malloc" },
 };
 
 static void usage(FILE *f)

@@ -58,8 +58,13 @@ static const char *kind_name(const struct trace_result_proc *p, const struct tra
 	case FL_TK_ANON: return "anon";
 	case FL_TK_FILE: return "file";
 	case FL_TK_OTHER: {
-		/* The kernel told heap and stack apart; the rest is resolved
-		 * from the mapping the fault address lies in. */
+		/* The kernel told heap and stack apart, and anon from file at
+		 * the stack's first fault; else the mapping the address lies in
+		 * in the last copy of the maps. */
+		if (r->val.vma_kind == FL_TK_ANON)
+			return "anon";
+		if (r->val.vma_kind == FL_TK_FILE)
+			return "file";
 		const char *k = p->maps ? procmaps_kind(p->maps, r->val.last_addr) : NULL;
 
 		return k ? k : "unmapped";

@@ -62,10 +62,20 @@ __attribute__((noipa)) static void *grow_via_mmap(uint64_t bytes)
 	return p;
 }
 
+static uint64_t pages_touched;
+
+__attribute__((noipa)) static void count_pages(uint64_t n)
+{
+	pages_touched += n;
+}
+
+/* Not a leaf (it calls count_pages): gcc 12 gives leaf functions no frame
+ * even with -mno-omit-leaf-frame-pointer, which would hide main. */
 __attribute__((noipa)) static void touch_pages(char *p, uint64_t bytes, size_t page)
 {
 	for (uint64_t off = 0; off < bytes; off += page)
 		((volatile char *)p)[off] = 1;
+	count_pages(bytes / page);
 }
 
 /* Raw syscall: glibc's sbrk would put a frame-less sbrk between us and the
