@@ -271,6 +271,51 @@ int BPF_PROG(sched_process_exit, struct task_struct *task)
 	return 0;
 }
 
+/* The memory cgroup css of a task (NULL when memcg is off). */
+static __always_inline struct cgroup_subsys_state *task_memcg_css(struct task_struct *task)
+{
+	int id = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
+	struct css_set *cgroups = BPF_CORE_READ(task, cgroups);
+	struct cgroup_subsys_state *css = NULL;
+
+	if (!cgroups || id < 0 || id >= 16)
+		return NULL;
+	bpf_core_read(&css, sizeof(css), &cgroups->subsys[id]);
+	return css;
+}
+
+/* From the allocating task's memcg up to the root: usage, limit and the
+ * group's own OOM count of each. mem_cgroup_oom() counts MEMCG_OOM on the
+ * group whose limit was hit before it picks a victim, so the daemon can tell
+ * which level (if any) this kill belongs to. */
+static __always_inline void fill_memcg_levels(struct fl_oom_event *e, struct task_struct *task)
+{
+	struct cgroup_subsys_state *css = task_memcg_css(task);
+	int oom_idx = bpf_core_enum_value(enum memcg_memory_event, MEMCG_OOM);
+	__u32 n = 0;
+
+	for (int i = 0; i < FL_OOM_LEVELS; i++) {
+		struct mem_cgroup *memcg;
+		struct fl_memcg_level *l;
+		long v = 0;
+
+		if (!css)
+			break;
+		/* css is the first member of struct mem_cgroup. */
+		memcg = (void *)css - bpf_core_field_offset(struct mem_cgroup, css);
+		l = &e->levels[i & (FL_OOM_LEVELS - 1)];
+		l->id = BPF_CORE_READ(css, cgroup, kn, id);
+		l->usage = BPF_CORE_READ(memcg, memory.usage.counter);
+		l->limit = BPF_CORE_READ(memcg, memory.max);
+		if (oom_idx >= 0 && oom_idx < 16)
+			bpf_core_read(&v, sizeof(v), &memcg->memory_events_local[oom_idx]);
+		l->oom_events = v > 0 ? v : 0;
+		n++;
+		css = BPF_CORE_READ(css, parent);
+	}
+	e->nlevels = n;
+}
+
 static __always_inline void fill_oom_trigger(struct fl_oom_event *e)
 {
 	struct task_struct *cur = (void *)bpf_get_current_task();
@@ -280,26 +325,36 @@ static __always_inline void fill_oom_trigger(struct fl_oom_event *e)
 	e->trigger_tgid = bpf_get_current_pid_tgid() >> 32;
 	e->trigger_pid = (__u32)bpf_get_current_pid_tgid();
 	e->trigger_memcg_id = task_memcg_id(cur);
+	e->trigger_start_ns = task_start_ns(cur);
 	bpf_get_current_comm(e->trigger_comm, sizeof(e->trigger_comm));
+	fill_memcg_levels(e, cur);
 }
 
 SEC("tp_btf/mark_victim")
 int BPF_PROG(mark_victim_btf, struct task_struct *victim)
 {
+	struct task_struct *leader;
 	struct fl_oom_event *e;
 	struct mm_struct *mm;
+	__u64 rss, hiwater, maxrss;
 
 	e = reserve(sizeof(*e), FL_EV_OOM_VICTIM);
 	if (!e)
 		return 0;
 	__builtin_memset(e, 0, sizeof(*e));
 	fill_oom_trigger(e);
+	leader = BPF_CORE_READ(victim, group_leader);
+	e->flags = FL_OOM_HAS_VICTIM_TASK;
 	e->hdr.tgid = BPF_CORE_READ(victim, tgid);
+	e->victim_tid = BPF_CORE_READ(victim, pid);
+	e->victim_ppid = BPF_CORE_READ(victim, real_parent, tgid);
+	e->nr_threads = BPF_CORE_READ(victim, signal, nr_threads);
 	e->victim_start_ns = task_start_ns(victim);
 	e->victim_uid = BPF_CORE_READ(victim, cred, uid.val);
 	e->oom_score_adj = BPF_CORE_READ(victim, signal, oom_score_adj);
 	e->memcg_id = task_memcg_id(victim);
-	bpf_probe_read_kernel_str(e->victim_comm, sizeof(e->victim_comm), victim->comm);
+	/* The process's name, as the kernel's "Killed process" line gives it. */
+	bpf_probe_read_kernel_str(e->victim_comm, sizeof(e->victim_comm), leader->comm);
 	mm = BPF_CORE_READ(victim, mm);
 	if (mm) {
 		e->rss_file = mm_counter(mm, FL_MM_FILEPAGES);
@@ -308,13 +363,21 @@ int BPF_PROG(mark_victim_btf, struct task_struct *victim)
 		e->rss_shmem = mm_counter(mm, FL_MM_SHMEMPAGES);
 		e->pgtables_bytes = BPF_CORE_READ(mm, pgtables_bytes.counter);
 		e->total_vm = BPF_CORE_READ(mm, total_vm);
+		rss = e->rss_file + e->rss_anon + e->rss_shmem;
+		hiwater = BPF_CORE_READ(mm, hiwater_rss);
+		e->peak_rss_pages = hiwater > rss ? hiwater : rss;
 	}
+	maxrss = BPF_CORE_READ(victim, signal, maxrss);
+	if (maxrss > e->peak_rss_pages)
+		e->peak_rss_pages = maxrss;
 	submit(e, true);
 	return 0;
 }
 
 /* Fallback where tp_btf is not available: the classic tracepoint's record.
- * Its RSS fields are in KiB (and absent on old kernels). */
+ * Its RSS fields are in KiB (and absent on old kernels); the victim's task is
+ * not at hand, so its start time, parent and threads come from the daemon's
+ * process table. */
 SEC("tracepoint/oom/mark_victim")
 int mark_victim_tp(struct trace_event_raw_mark_victim *ctx)
 {
@@ -325,7 +388,9 @@ int mark_victim_tp(struct trace_event_raw_mark_victim *ctx)
 		return 0;
 	__builtin_memset(e, 0, sizeof(*e));
 	fill_oom_trigger(e);
+	e->flags = FL_OOM_CLASSIC;
 	e->hdr.tgid = BPF_CORE_READ(ctx, pid);
+	e->victim_tid = e->hdr.tgid;
 	if (bpf_core_field_exists(ctx->anon_rss)) {
 		e->rss_anon = BPF_CORE_READ(ctx, anon_rss) >> 2;
 		e->rss_file = BPF_CORE_READ(ctx, file_rss) >> 2;

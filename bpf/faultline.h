@@ -122,6 +122,21 @@ struct fl_big_map_event {
 	char comm[FL_COMM_LEN];
 };
 
+/* One memory cgroup on the way from the allocating task's memcg to the root,
+ * as the OOM killer saw it. oom_control (which says what was constrained) is
+ * not reachable from the tracepoint, so the daemon infers it from these. */
+struct fl_memcg_level {
+	__u64 id;	  /* kernfs id (= inode of the cgroup directory) */
+	__u64 usage;	  /* pages charged (memory page_counter) */
+	__u64 limit;	  /* pages (memory.max / memory.limit_in_bytes) */
+	__u64 oom_events; /* this group's own OOM count (memory_events_local) */
+};
+
+#define FL_OOM_LEVELS 8
+
+#define FL_OOM_CLASSIC (1u << 0) /* from the classic tracepoint: fewer fields */
+#define FL_OOM_HAS_VICTIM_TASK (1u << 1) /* the victim's task_struct was read */
+
 /* oom/mark_victim: the victim, and the task that was allocating (current). */
 struct fl_oom_event {
 	struct fl_event_hdr hdr; /* hdr.tgid is the victim */
@@ -140,6 +155,15 @@ struct fl_oom_event {
 	__u64 trigger_memcg_id;
 	char victim_comm[FL_COMM_LEN];
 	char trigger_comm[FL_COMM_LEN];
+	__u64 peak_rss_pages; /* max(hiwater_rss, rss, signal->maxrss) */
+	__u64 trigger_start_ns;
+	__u32 victim_tid; /* the thread mark_victim was given */
+	__u32 victim_ppid;
+	__u32 nr_threads;
+	__u32 flags; /* FL_OOM_* */
+	__u32 nlevels;
+	__u32 pad;
+	struct fl_memcg_level levels[FL_OOM_LEVELS]; /* trigger's memcg first */
 };
 
 /* Index of the per-CPU drop counters (one per event kind, 0 unused). */
