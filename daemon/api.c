@@ -230,6 +230,7 @@ static json_object *cmd_status(struct daemon *d, struct client *c, json_object *
 		ADD(o, "leaks", lk);
 	}
 	ADD(o, "traces", trace_status(d));
+	ADD(o, "oom", oom_status_json(d));
 	return api_ok(o);
 }
 
@@ -414,6 +415,8 @@ static const struct {
 	{ "watch", cmd_watch },
 	{ "leaks", api_cmd_leaks },
 	{ "trace", api_trace },
+	{ "oom", api_cmd_oom },
+	{ "oom_show", api_cmd_oom_show },
 };
 
 json_object *api_handle(void *daemon, struct client *c, json_object *req)

@@ -19,4 +19,8 @@ json_object *api_arg_int(json_object *args, const char *name, int64_t min, int64
 json_object *api_arg_str(json_object *args, const char *name, const char **out);
 json_object *api_arg_bool(json_object *args, const char *name, int *out);
 
+/* oom_api.c */
+json_object *api_cmd_oom(struct daemon *d, struct client *c, json_object *args);
+json_object *api_cmd_oom_show(struct daemon *d, struct client *c, json_object *args);
+
 #endif

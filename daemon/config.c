@@ -39,9 +39,12 @@ void config_defaults(struct fl_config *c)
 	c->leak_horizon_ms = 3600 * 1000;
 	c->leak_alert_interval_ms = 3600 * 1000;
 	c->leak_alerts = 1;
+	c->oom_hook_timeout_ms = 10 * 1000;
+	c->oom_store_max = 4ull << 20;
 }
 
-enum key_type { K_PATH, K_DURATION, K_BYTES, K_UINT, K_OPTPATH, K_LISTEN, K_BOOL, K_DURATIONS };
+/* K_CMD: a command; the key may be repeated, each line adds one. */
+enum key_type { K_PATH, K_DURATION, K_BYTES, K_UINT, K_OPTPATH, K_LISTEN, K_BOOL, K_DURATIONS, K_CMD };
 
 struct key_def {
 	const char *section;
@@ -81,7 +84,12 @@ static const struct key_def keys[] = {
 	{ "leaks", "horizon", K_DURATION, OFF(leak_horizon_ms), 0, 1000, 365ull * 86400 * 1000 },
 	{ "leaks", "alert_interval", K_DURATION, OFF(leak_alert_interval_ms), 0, 0, 365ull * 86400 * 1000 },
 	{ "leaks", "alerts", K_BOOL, OFF(leak_alerts), 0, 0, 1 },
+	{ "oom", "hook", K_CMD, OFF(oom_hooks), SZ(oom_hooks[0]), 0, 0 },
+	{ "oom", "hook_timeout", K_DURATION, OFF(oom_hook_timeout_ms), 0, 100, 3600 * 1000 },
+	{ "oom", "store_max", K_BYTES, OFF(oom_store_max), 0, 64 << 10, 1ull << 34 },
 };
+
+#define MAX_HOOKS (sizeof(((struct fl_config *)0)->oom_hooks) / sizeof(((struct fl_config *)0)->oom_hooks[0]))
 
 static bool is_string_key(const struct key_def *k)
 {
@@ -130,6 +138,7 @@ static void set_string(struct fl_config *c, const struct key_def *k, const char 
 
 struct parse_ctx {
 	struct fl_config *cfg;
+	bool hooks_seen; /* the file's hook lines replace the ones in force */
 	char *err;
 	size_t errlen;
 };
@@ -174,6 +183,19 @@ static int handle_key(void *user, const char *section, const char *name, const c
 	if (!k) {
 		snprintf(ctx->err, ctx->errlen, "unknown key '%s' in section [%s]", name, section);
 		return 0;
+	}
+	if (k->type == K_CMD) {
+		if (!ctx->hooks_seen) {
+			ctx->cfg->n_oom_hooks = 0;
+			ctx->hooks_seen = true;
+		}
+		if (!value[0] || strlen(value) >= k->size || ctx->cfg->n_oom_hooks >= MAX_HOOKS) {
+			snprintf(ctx->err, ctx->errlen, "%s: at most %zu commands, each non-empty and shorter than %zu bytes",
+				 name, MAX_HOOKS, k->size);
+			return 0;
+		}
+		snprintf(ctx->cfg->oom_hooks[ctx->cfg->n_oom_hooks++], k->size, "%s", value);
+		return 1;
 	}
 	if (k->type == K_LISTEN) {
 		char host[128], port[8];
@@ -261,6 +283,9 @@ int config_load_file(struct fl_config *c, FILE *f, const char *path, char *err, 
 		snprintf(err, errlen, "%s:%d: %s", path, line, why[0] ? why : "syntax error");
 		return -EINVAL;
 	}
+	/* Hooks come from the file alone: one without hook lines has none. */
+	if (!ctx.hooks_seen)
+		tmp.n_oom_hooks = 0;
 	/* Only a wholly valid file replaces the settings in force. */
 	*c = tmp;
 	return 0;
@@ -284,7 +309,7 @@ int config_validate(const struct fl_config *c, char *err, size_t errlen)
  * other key is read at start only. */
 static const char *const live_keys[] = { "interval", "save_interval", "client_idle_timeout", "top_processes",
 					  "max_units", "min_duration", "min_growth", "min_confidence",
-					  "windows", "horizon", "alert_interval", "alerts" };
+					  "windows", "horizon", "alert_interval", "alerts", "hook", "hook_timeout" };
 
 static bool is_live(const char *name)
 {

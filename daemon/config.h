@@ -39,6 +39,11 @@ struct fl_config {
 	uint64_t leak_horizon_ms;
 	uint64_t leak_alert_interval_ms;
 	uint64_t leak_alerts;         /* 0 or 1 */
+	/* [oom] */
+	char oom_hooks[8][512]; /* commands run on each kill (sh -c) */
+	uint64_t n_oom_hooks;
+	uint64_t oom_hook_timeout_ms;
+	uint64_t oom_store_max; /* bytes of STATE_DIR/oom.log */
 };
 
 #define FL_LEAK_WINDOWS 4

@@ -13,6 +13,7 @@
 #include "leak_watch.h"
 #include "notify.h"
 #include "persist.h"
+#include "oom.h"
 #include "probes.h"
 #include "proctab.h"
 #include "server.h"
@@ -41,6 +42,7 @@ struct daemon {
 	struct cgcache cgroups;
 	struct leak_watch leaks;     /* verdicts and projections, every interval */
 	struct eventlog events;
+	struct oom_state oom;        /* OOM records, alerts, hooks */
 	struct server server;
 	struct daemon_stats stats;
 	struct notify notify;        /* systemd: READY, STATUS, WATCHDOG */

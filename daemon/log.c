@@ -14,6 +14,11 @@ void log_init(void)
 	to_journal = getenv("JOURNAL_STREAM") != NULL;
 }
 
+bool log_to_journal(void)
+{
+	return to_journal;
+}
+
 void log_msg(int level, const char *fmt, ...)
 {
 	static const char *const names[] = { "emerg", "alert", "crit", "error",

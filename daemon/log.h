@@ -3,11 +3,14 @@
 #ifndef FAULTLINE_LOG_H
 #define FAULTLINE_LOG_H
 
+#include <stdbool.h>
 #include <syslog.h>
 
 extern int log_max_level; /* LOG_INFO by default, LOG_DEBUG with -v */
 
 void log_init(void);
+/* True when log lines go to journald (started by systemd). */
+bool log_to_journal(void);
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_err(...) log_msg(LOG_ERR, __VA_ARGS__)

@@ -55,35 +55,6 @@ static uint64_t boot_to_wall_ms(const struct daemon *d, uint64_t boot_ns)
 	return (uint64_t)((int64_t)boot_ns + d->boot_to_wall_ns) / 1000000;
 }
 
-static void on_oom(struct daemon *d, const struct fl_oom_event *e)
-{
-	json_object *ev = json_object_new_object(), *v = json_object_new_object(), *t = json_object_new_object();
-	const char *cg = fleet_oom(&d->fleet, d, e, NULL);
-	long ps = sysconf(_SC_PAGESIZE);
-
-	json_object_object_add(ev, "type", json_object_new_string("oom_kill"));
-	json_object_object_add(ev, "time_ms", json_object_new_uint64(boot_to_wall_ms(d, e->hdr.ts_ns)));
-	json_object_object_add(v, "pid", json_object_new_uint64(e->hdr.tgid));
-	json_object_object_add(v, "comm", json_object_new_string(e->victim_comm));
-	json_object_object_add(v, "uid", json_object_new_uint64(e->victim_uid));
-	json_object_object_add(v, "rss_anon", json_object_new_uint64(e->rss_anon * ps));
-	json_object_object_add(v, "rss_file", json_object_new_uint64(e->rss_file * ps));
-	json_object_object_add(v, "rss_shmem", json_object_new_uint64(e->rss_shmem * ps));
-	json_object_object_add(v, "swap", json_object_new_uint64(e->swap_ents * ps));
-	json_object_object_add(v, "pgtables", json_object_new_uint64(e->pgtables_bytes));
-	json_object_object_add(v, "oom_score_adj", json_object_new_int(e->oom_score_adj));
-	json_object_object_add(v, "memcg_id", json_object_new_uint64(e->memcg_id));
-	json_object_object_add(v, "cgroup", cg ? json_object_new_string(cg) : NULL);
-	json_object_object_add(ev, "victim", v);
-	json_object_object_add(t, "pid", json_object_new_uint64(e->trigger_tgid));
-	json_object_object_add(t, "comm", json_object_new_string(e->trigger_comm));
-	json_object_object_add(ev, "trigger", t);
-	log_msg(LOG_CRIT, "OOM killer: killed %s (pid %u, %llu KiB anon) in %s, triggered by %s (pid %u)",
-		e->victim_comm, e->hdr.tgid, (unsigned long long)(e->rss_anon * ps) >> 10, cg ? cg : "?",
-		e->trigger_comm, e->trigger_tgid);
-	daemon_publish(d, ev);
-}
-
 static void on_big_map(struct daemon *d, const struct fl_big_map_event *e)
 {
 	static const char *const kinds[] = { "?", "mmap-anon", "mmap-file", "mremap", "brk" };
@@ -124,12 +95,13 @@ static int on_event(void *ctx, void *data, size_t size)
 	switch (hdr.kind) {
 	case FL_EV_EXIT:
 		proctab_exit(&d->procs, data, now_mono_ms(), now_wall_s());
+		oom_on_exit(d, data);
 		break;
 	case FL_EV_BIG_MAP:
 		on_big_map(d, data);
 		break;
 	case FL_EV_OOM_VICTIM:
-		on_oom(d, data);
+		oom_on_event(d, data);
 		break;
 	}
 	return 0;
@@ -233,6 +205,10 @@ static void reload(struct daemon *d)
 	d->server.idle_ms = next.client_idle_ms;
 	d->cfg.metrics_top_processes = next.metrics_top_processes;
 	d->cfg.metrics_max_units = next.metrics_max_units;
+	memcpy(d->cfg.oom_hooks, next.oom_hooks, sizeof(next.oom_hooks));
+	d->cfg.n_oom_hooks = next.n_oom_hooks;
+	d->cfg.oom_hook_timeout_ms = next.oom_hook_timeout_ms;
+	oom_reconfigure(d);
 	if (next.interval_ms != d->cfg.interval_ms) {
 		d->cfg.interval_ms = next.interval_ms;
 		set_interval(d);
@@ -310,6 +286,7 @@ int daemon_run(struct daemon *d)
 
 				if (read(d->timer_fd, &ticks, sizeof(ticks)) == sizeof(ticks)) {
 					daemon_snapshot(d);
+					oom_tick(d);
 					server_sweep(&d->server, now_mono_ms());
 					persist_tick(d, now_mono_ms());
 					notify_status(d);
@@ -334,6 +311,9 @@ int daemon_run(struct daemon *d)
 				break;
 			case EP_LISTEN:
 				server_on_listen(&d->server);
+				break;
+			case EP_HOOK:
+				hooks_on_event(&d->oom.hooks, (struct hook_fd *)tag);
 				break;
 			case EP_CLIENT:
 				server_on_client(&d->server, (struct client *)tag, evs[i].events);

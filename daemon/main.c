@@ -177,6 +177,8 @@ int main(int argc, char **argv)
 		leak_params_from_config(&d.cfg, &lp);
 		leak_watch_init(&d.leaks, &lp, "/sys/fs/cgroup", "/proc");
 	}
+	if ((r = oom_init(&d, err, sizeof(err))))
+		fatal(1, "%s", err);
 	d.started_mono_ms = now_mono_ms();
 	d.started_wall = now_wall_s();
 	d.boot_to_wall_ns = boot_to_wall_ns();
@@ -224,6 +226,7 @@ int main(int argc, char **argv)
 	trace_stop_all(&d);
 	server_close(&d.server);
 	probes_close(&d.probes);
+	oom_close(&d);
 	proctab_free(&d.procs);
 	leak_watch_free(&d.leaks);
 	cgcache_free(&d.cgroups);

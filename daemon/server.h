@@ -11,7 +11,7 @@
 #include <sys/types.h>
 
 /* Every epoll registration points at a struct starting with this tag. */
-enum ep_kind { EP_TIMER = 1, EP_SIGNAL, EP_RING, EP_LISTEN, EP_CLIENT, EP_OTHER, EP_TRACE };
+enum ep_kind { EP_TIMER = 1, EP_SIGNAL, EP_RING, EP_LISTEN, EP_CLIENT, EP_OTHER, EP_TRACE, EP_HOOK };
 struct ep_tag {
 	enum ep_kind kind;
 };

@@ -3,6 +3,7 @@
 #ifndef FAULTLINE_UNITS_H
 #define FAULTLINE_UNITS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Bytes: a number with an optional K/M/G/T suffix (binary, "KiB" or "K"
@@ -14,5 +15,8 @@ int parse_duration_ms(const char *s, uint64_t *out);
 int parse_uint(const char *s, uint64_t *out);
 /* yes/no/true/false/on/off/1/0 */
 int parse_bool(const char *s, int *out);
+
+/* "512 B", "4.0 KiB", "3.1 GiB": sizes in messages people read. */
+char *format_bytes(uint64_t b, char *buf, size_t len);
 
 #endif
