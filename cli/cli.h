@@ -59,6 +59,7 @@ int verb_exited(struct cli *cli, int argc, char **argv);
 int verb_events(struct cli *cli, int argc, char **argv);
 int verb_watch(struct cli *cli, int argc, char **argv);
 int verb_trace(struct cli *cli, int argc, char **argv);
+int verb_oom(struct cli *cli, int argc, char **argv);
 
 /* Helpers for reading reply fields without crashing on a missing one. */
 uint64_t jget_u64(json_object *o, const char *key);

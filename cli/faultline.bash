@@ -78,5 +78,13 @@ _faultline() {
 	exited | events)
 		COMPREPLY=($(compgen -W '-n' -- "$cur"))
 		;;
+	oom)
+		# `oom show ID`: the ids come from the daemon.
+		if [[ ${words[cword - 1]} == show ]]; then
+			COMPREPLY=($(compgen -W "$("${words[0]}" oom 2>/dev/null | awk 'NR > 1 {print $1}')" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W 'show -n' -- "$cur"))
+		fi
+		;;
 	esac
 } && complete -F _faultline faultline

@@ -17,6 +17,7 @@ static const struct verb verbs[] = {
 	{ "show", verb_show, "PID", "everything known about one process, with its history" },
 	{ "exited", verb_exited, "[-n N]", "recently exited processes with their final counters" },
 	{ "events", verb_events, "[-n N]", "recent events: OOM kills, big mappings, alerts" },
+	{ "oom", verb_oom, "[-n N] | show ID", "OOM kills, newest first; one whole record with show" },
 	{ "watch", verb_watch, "", "stream events as they happen, until interrupted" },
 	{ "trace", verb_trace, "PID... [--for T] [--what V] [--svg F]", "which code paths grow memory: stacks of faults, brk, mmap, malloc" },
 };

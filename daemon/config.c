@@ -186,12 +186,15 @@ static int handle_key(void *user, const char *section, const char *name, const c
 	}
 	if (k->type == K_CMD) {
 		if (!ctx->hooks_seen) {
+			memset(ctx->cfg->oom_hooks, 0, sizeof(ctx->cfg->oom_hooks));
 			ctx->cfg->n_oom_hooks = 0;
 			ctx->hooks_seen = true;
 		}
-		if (!value[0] || strlen(value) >= k->size || ctx->cfg->n_oom_hooks >= MAX_HOOKS) {
-			snprintf(ctx->err, ctx->errlen, "%s: at most %zu commands, each non-empty and shorter than %zu bytes",
-				 name, MAX_HOOKS, k->size);
+		if (!value[0]) /* "hook =": none */
+			return 1;
+		if (strlen(value) >= k->size || ctx->cfg->n_oom_hooks >= MAX_HOOKS) {
+			snprintf(ctx->err, ctx->errlen, "%s: at most %zu commands, each shorter than %zu bytes", name,
+				 MAX_HOOKS, k->size);
 			return 0;
 		}
 		snprintf(ctx->cfg->oom_hooks[ctx->cfg->n_oom_hooks++], k->size, "%s", value);
@@ -284,8 +287,10 @@ int config_load_file(struct fl_config *c, FILE *f, const char *path, char *err, 
 		return -EINVAL;
 	}
 	/* Hooks come from the file alone: one without hook lines has none. */
-	if (!ctx.hooks_seen)
+	if (!ctx.hooks_seen) {
+		memset(tmp.oom_hooks, 0, sizeof(tmp.oom_hooks));
 		tmp.n_oom_hooks = 0;
+	}
 	/* Only a wholly valid file replaces the settings in force. */
 	*c = tmp;
 	return 0;

@@ -33,6 +33,19 @@ int oom_init(struct daemon *d, char *err, size_t errlen)
 			 "skipped; %zu records read back",
 			 o->store.path, (unsigned long long)o->store.stats.torn_tail_bytes,
 			 (unsigned long long)o->store.stats.bad_frames, oomstore_count(&o->store));
+	/* Records whose victim's exit was still awaited when the daemon
+	 * stopped (or was killed) will never see it now. */
+	for (size_t i = 0; i < oomstore_count(&o->store); i++) {
+		json_object *rec = oomstore_at(&o->store, i), *out, *state, *id;
+
+		if (json_object_object_get_ex(rec, "outcome", &out) && json_object_object_get_ex(out, "state", &state) &&
+		    !strcmp(json_object_get_string(state), "pending") && json_object_object_get_ex(rec, "id", &id)) {
+			json_object *ns = oom_outcome_not_seen((uint64_t)now_wall_s() * 1000);
+
+			json_object_object_add(ns, "reason", json_object_new_string("faultlined stopped before the exit was seen"));
+			oomstore_update_outcome(&o->store, json_object_get_uint64(id), ns);
+		}
+	}
 	if (memcgfs_root("/proc/self/mounts", o->memcg_root, sizeof(o->memcg_root)))
 		o->memcg_root[0] = 0;
 	hooks_init(&o->hooks, d->epfd, d->cfg.oom_hook_timeout_ms);
