@@ -11,7 +11,8 @@
 
 #include "daemon.h"
 #include "log.h"
-#include "memcgfs.h"
+#include "cgfind.h"
+#include "meminfo.h"
 #include "procfs.h"
 
 #define ADD(o, k, v) json_object_object_add(o, k, v)
@@ -46,8 +47,7 @@ int oom_init(struct daemon *d, char *err, size_t errlen)
 			oomstore_update_outcome(&o->store, json_object_get_uint64(id), ns);
 		}
 	}
-	if (memcgfs_root("/proc/self/mounts", o->memcg_root, sizeof(o->memcg_root)))
-		o->memcg_root[0] = 0;
+	snprintf(o->memcg_root, sizeof(o->memcg_root), "%s", cgfind_memcg_root() ? cgfind_memcg_root() : "");
 	hooks_init(&o->hooks, d->epfd, d->cfg.oom_hook_timeout_ms);
 	oom_reconfigure(d);
 	return 0;
@@ -90,7 +90,7 @@ static const char *memcg_path(struct daemon *d, uint64_t id, uint32_t pid)
 			return cgcache_get(&d->cgroups, id);
 		}
 	}
-	if (d->oom.memcg_root[0] && memcgfs_path_of(d->oom.memcg_root, id, path, sizeof(path)) == 0) {
+	if (d->oom.memcg_root[0] && cgfind_path_by_id(d->oom.memcg_root, id, path, sizeof(path)) == 0) {
 		cgcache_put(&d->cgroups, id, path);
 		return cgcache_get(&d->cgroups, id);
 	}
