@@ -125,6 +125,48 @@ static void publish(struct fleet *f, struct daemon *d, char *text, size_t len)
 		free(text);
 }
 
+static bool is_leak_suspect(const struct proc *p, void *ctx)
+{
+	return p->leak.cls == LEAK_SUSPECT;
+}
+
+static int cmp_suspect(const void *a, const void *b)
+{
+	const struct metrics_suspect *x = a, *y = b;
+
+	return leak_cmp_rank(&x->p->leak, &y->p->leak);
+}
+
+/* The live leak suspects, most urgent first (as `faultline leaks` ranks
+ * them), at most n; *out is malloc'd. */
+static size_t collect_suspects(struct proctab *pt, size_t n, struct metrics_suspect **out)
+{
+	struct metrics_suspect *s = NULL, *grown;
+	size_t k = 0, cap = 0;
+	struct proc *p, *tmp;
+
+	*out = NULL;
+	HASH_ITER(hh, pt->by_key, p, tmp) {
+		if (p->state != PROC_LIVE || !is_leak_suspect(p, NULL))
+			continue;
+		if (k == cap) {
+			cap = cap ? cap * 2 : 16;
+			grown = realloc(s, cap * sizeof(*s));
+			if (!grown)
+				break;
+			s = grown;
+		}
+		s[k].p = p;
+		s[k].bytes_per_second = p->leak.slope;
+		s[k].seconds_to_exhaustion = p->leak.proj.tte_s;
+		k++;
+	}
+	if (k)
+		qsort(s, k, sizeof(*s), cmp_suspect);
+	*out = s;
+	return k < n ? k : n;
+}
+
 void fleet_round(struct fleet *f, struct daemon *d)
 {
 	struct metrics_health health;
@@ -135,28 +177,34 @@ void fleet_round(struct fleet *f, struct daemon *d)
 		.cgroups = &d->cgroups,
 		.limits = { (uint32_t)d->cfg.metrics_top_processes, (uint32_t)d->cfg.metrics_max_units },
 	};
+	struct metrics_suspect *suspects = NULL;
 	char *text = NULL;
 	size_t len = 0;
 	uint64_t t0;
 	FILE *out;
+	int r;
 
-	units_agg_update(&f->units, &d->procs, &d->cgroups, now_mono_ms(), NULL, NULL);
+	units_agg_update(&f->units, &d->procs, &d->cgroups, now_mono_ms(), is_leak_suspect, NULL);
 	if (!f->http_on && !f->textfile_on)
 		return;
 	t0 = mono_us();
 	fill_health(&health, f, d);
+	in.nsuspects = collect_suspects(&d->procs, in.limits.top_processes, &suspects);
+	in.suspects = suspects;
 	out = open_memstream(&text, &len);
 	if (!out) {
+		free(suspects);
 		log_warn("metrics: out of memory rendering the exposition");
 		return;
 	}
-	if (metrics_render(out, &in)) {
-		fclose(out);
+	r = metrics_render(out, &in);
+	fclose(out);
+	free(suspects);
+	if (r) {
 		free(text);
 		log_warn("metrics: rendering failed (out of memory)");
 		return;
 	}
-	fclose(out);
 	f->render_last_us = mono_us() - t0;
 	publish(f, d, text, len);
 }
