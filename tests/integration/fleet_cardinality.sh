@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# fl-suite: exclusive
 # Cardinality: 5,000 live processes in one unit. Every one is summed into
 # its unit, yet the endpoint's series stay under the stated bound, because
 # per-process series exist only for the top N. The time to answer GET

@@ -99,6 +99,12 @@ v=$(fl_prom_value "faultline_oom_kills_total{job=\"faultline\",$osel}") || true
 check_eq "Prometheus counts one OOM kill for the victim's unit" 1 "$v"
 olabels=$(fl_prom_query "faultline_oom_kills_total{job=\"faultline\",$osel}" | jq -r '.[0].metric | "\(.unit) \(.slice)"')
 check_eq "with the victim's unit and slice" "$(basename "$task_memcg") -.slice" "$olabels"
+# The kernel says constraint=CONSTRAINT_MEMCG for a cgroup limit,
+# CONSTRAINT_NONE for the whole machine.
+kc=$(sed -n 's/.*constraint=CONSTRAINT_\([A-Z_]*\),.*/\1/p' <<<"$kernel")
+case $kc in MEMCG) want_c=memcg ;; NONE) want_c=global ;; *) want_c="kernel said '$kc'" ;; esac
+got_c=$(fl_prom_query "faultline_oom_kills_total{job=\"faultline\",$osel}" | jq -r '.[0].metric.constraint')
+check_eq "the constraint label matches the kernel's constraint=CONSTRAINT_$kc" "$want_c" "$got_c"
 v=$(fl_prom_value "faultline_oom_kills_total{job=\"node\",$osel}") || true
 check_eq "the kill arrived through the textfile too" 1 "$v"
 # The shipped rule fires on the unit's first kill (a series that appears at 1).
