@@ -255,6 +255,25 @@ check_eq "with the metrics drop-in it starts and answers" "active 0" "$(sd syste
 check_eq "and shares the host's network (PrivateNetwork=no)" no "$(show PrivateNetwork)"
 out=$(sd systemd-analyze verify /usr/local/lib/systemd/system/$unit 2>&1)
 check_eq "systemd-analyze verify with the drop-in" "" "$out"
+# The endpoint and the textfile under the sandbox: the libmicrohttpd thread
+# passes the syscall filter, and the textfile directory (Debian's, root's)
+# is made writable for the faultline group as the drop-in says.
+tdir=/var/lib/prometheus/node-exporter
+sd mkdir -p $tdir
+sd chgrp faultline $tdir
+sd chmod 0775 $tdir
+printf '[daemon]\ninterval = 250ms\n[metrics]\nlisten = 127.0.0.1:0\ntextfile = %s/faultline.prom\n' $tdir |
+	sd tee /etc/faultline/faultlined.conf >/dev/null
+sd systemctl restart $unit
+maddr=$(sd /usr/local/bin/faultline --json status 2>/dev/null | jq -r '.metrics.listen // empty')
+check_cmd "the endpoint listens on loopback under the unit ($maddr)" test -n "$maddr"
+curl -sf "http://$maddr/metrics" >"$FL_TMP/sd-metrics.txt"
+check_cmd "GET /metrics answers under the hardened unit" grep -q '^faultline_build_info{' "$FL_TMP/sd-metrics.txt"
+check_cmd "and promtool check metrics passes on it" sh -c "promtool check metrics <'$FL_TMP/sd-metrics.txt'"
+for i in $(seq 1 40); do sd test -s $tdir/faultline.prom && break; sleep 0.1; done
+check_cmd "the textfile is written under ProtectSystem=strict" sd grep -q '^faultline_build_info{' $tdir/faultline.prom
+check_eq "readable by node_exporter's user despite UMask=0077" 644 "$(sd stat -c %a $tdir/faultline.prom)"
+printf '[daemon]\ninterval = 250ms\n' | sd tee /etc/faultline/faultlined.conf >/dev/null
 sd rm /etc/systemd/system/$unit.d/metrics.conf
 sd systemctl daemon-reload
 
