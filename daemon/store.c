@@ -177,6 +177,27 @@ int store_encode(const struct store_parts *s, const char *boot_id, uint32_t now_
 	}
 	section_end(&e, sec);
 
+	/* When each process's leak alerts last fired: a restart must not fire
+	 * them again for a leak already reported. */
+	sec = section_begin(&e, "leak_alerts");
+	{
+		uint64_t n = 0;
+
+		HASH_ITER(hh, s->procs->by_key, p, tmp)
+			n += p->leak_alerted_suspect || p->leak_alerted_exhaustion;
+		put_u(&e, n);
+		HASH_ITER(hh, s->procs->by_key, p, tmp) {
+			if (!p->leak_alerted_suspect && !p->leak_alerted_exhaustion)
+				continue;
+			put_u(&e, p->key.tgid);
+			put_u(&e, p->key.gen);
+			put_u(&e, p->key.start_ns);
+			put_u(&e, p->leak_alerted_suspect);
+			put_u(&e, p->leak_alerted_exhaustion);
+		}
+	}
+	section_end(&e, sec);
+
 	sec = section_begin(&e, "events");
 	put_u(&e, s->events->next_seq);
 	put_u(&e, s->events->len);
@@ -403,6 +424,32 @@ static void load_procs(struct dec *d, const struct store_parts *s, const struct 
 	}
 }
 
+static void load_leak_alerts(struct dec *d, const struct store_parts *s, const struct store_loaded *info)
+{
+	uint64_t n = get_max(d, (d->end - d->p) / 5, "more leak alerts than the file holds");
+
+	for (uint64_t i = 0; i < n && !d->why; i++) {
+		struct proc_key key = { 0 };
+		uint32_t suspect, exhaustion;
+		struct proc *p;
+
+		key.tgid = get_max(d, UINT32_MAX, "pid out of range");
+		key.gen = get_max(d, UINT32_MAX - 1, "boot generation out of range");
+		key.start_ns = get_u(d);
+		suspect = get_max(d, UINT32_MAX, "time out of range");
+		exhaustion = get_max(d, UINT32_MAX, "time out of range");
+		if (d->why)
+			break;
+		if (!info->same_boot)
+			key.gen++; /* as load_procs renamed them */
+		HASH_FIND(hh, s->procs->by_key, &key, sizeof(key), p);
+		if (p) {
+			p->leak_alerted_suspect = suspect;
+			p->leak_alerted_exhaustion = exhaustion;
+		}
+	}
+}
+
 static void load_events(struct dec *d, const struct store_parts *s, struct store_loaded *out)
 {
 	uint64_t next_seq = get_u(d);
@@ -497,6 +544,8 @@ int store_decode(const struct store_parts *s, const void *buf, size_t len, const
 			fail(&d, "the meta section is not first");
 		} else if (IS("procs")) {
 			load_procs(&sd, s, info, info);
+		} else if (IS("leak_alerts")) {
+			load_leak_alerts(&sd, s, info);
 		} else if (IS("events")) {
 			load_events(&sd, s, info);
 		} else if (IS("cgroups") && info->same_boot && s->cgroups) {

@@ -6,6 +6,7 @@
  * what makes the history of thousands of processes small. Sections:
  *   meta     boot id, save time
  *   procs    live and exited processes with their full history
+ *   leak_alerts  when each process's leak alerts last fired (not re-fired)
  *   events   the event log (JSON text) and the next sequence number
  *   cgroups  memory-cgroup id -> path (only meaningful within one boot) */
 #ifndef FAULTLINE_STORE_H

@@ -100,6 +100,8 @@ static void round_trip_same_boot(void **state)
 	rounds(&a.t, 0, 700, pids, 3); /* fills tiers 0-2 */
 	proctab_set_cmdline(&a.t, proctab_lookup(&a.t, 10, 10000), strdup("/bin/p10 --flag"));
 	proctab_exit(&a.t, &e, 701000, 1700000701);
+	proctab_lookup(&a.t, 20, 20000)->leak_alerted_suspect = 1700000500;
+	proctab_lookup(&a.t, 30, 30000)->leak_alerted_exhaustion = 1700000600;
 	eventlog_add(&a.ev, json_object_new_object());
 	eventlog_add(&a.ev, json_tokener_parse("{\"type\":\"oom_kill\",\"victim\":{\"pid\":5}}"));
 	cgcache_put(&a.cg, 77, "/system.slice/x.service");
@@ -129,8 +131,11 @@ static void round_trip_same_boot(void **state)
 		assert_int_equal(pa->peak_rss, pb->peak_rss);
 		assert_same_history(&pa->hist, &pb->hist);
 		assert_int_equal(pb->restored, pb->state == PROC_LIVE);
+		assert_int_equal(pa->leak_alerted_suspect, pb->leak_alerted_suspect);
+		assert_int_equal(pa->leak_alerted_exhaustion, pb->leak_alerted_exhaustion);
 	}
 	assert_string_equal(proctab_lookup(&b.t, 10, 10000)->cmdline, "/bin/p10 --flag");
+	assert_int_equal(proctab_lookup(&b.t, 20, 20000)->leak_alerted_suspect, 1700000500);
 	assert_string_equal(cgcache_get(&b.cg, 77), "/system.slice/x.service");
 	assert_int_equal(b.t.mem_bytes, a.t.mem_bytes);
 	/* Event numbering continues after the restored ones. */
