@@ -206,6 +206,12 @@ static json_object *cmd_status(struct daemon *d, struct client *c, json_object *
 	ADD(cl, "bad_requests", json_object_new_uint64(d->server.stats.bad_requests));
 	ADD(cl, "refused_full", json_object_new_uint64(d->server.stats.refused_full));
 	ADD(cl, "slow_dropped", json_object_new_uint64(d->server.stats.slow_clients_dropped));
+	ADD(cl, "max", json_object_new_uint64(d->server.max_clients));
+	ADD(cl, "idle_timeout_ms", json_object_new_uint64(d->server.idle_ms));
+	ADD(cl, "idle_closed", json_object_new_uint64(d->server.stats.idle_closed));
+	ADD(cl, "denied", json_object_new_uint64(d->server.stats.denied));
+	ADD(cl, "error_replies", json_object_new_uint64(d->server.stats.error_replies));
+	ADD(cl, "turns_yielded", json_object_new_uint64(d->server.stats.turns_yielded));
 	ADD(o, "clients", cl);
 
 	json_object *m = json_object_new_object();

@@ -270,7 +270,8 @@ int daemon_run(struct daemon *d)
 
 	while (!d->stopping) {
 		struct epoll_event evs[32];
-		int n = epoll_wait(d->epfd, evs, 32, notify_timeout_ms(&d->notify, now_mono_ms()));
+		int n = epoll_wait(d->epfd, evs, 32,
+				   server_has_pending(&d->server) ? 0 : notify_timeout_ms(&d->notify, now_mono_ms()));
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -325,6 +326,7 @@ int daemon_run(struct daemon *d)
 				break;
 			}
 		}
+		server_run_pending(&d->server);
 		server_reap(&d->server);
 		notify_watchdog(&d->notify, now_mono_ms());
 	}

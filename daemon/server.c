@@ -321,6 +321,9 @@ static int handle_line(struct server *s, struct client *c, const char *line, siz
 	}
 	if (!resp)
 		return 0;
+	json_object *ok;
+	if (json_object_object_get_ex(resp, "ok", &ok) && !json_object_get_boolean(ok))
+		s->stats.error_replies++;
 	server_send(s, c, resp);
 	json_object_put(resp);
 	r = c->dead ? -1 : 0;
@@ -395,8 +398,73 @@ void server_on_listen(struct server *s)
 	}
 }
 
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000ull + ts.tv_nsec / 1000;
+}
+
+/* The request that no line may exceed: answered, then the connection closes
+ * and what the client still sends is refused (its writes fail). */
+static void refuse_too_large(struct server *s, struct client *c)
+{
+	json_object *e = error_reply("too_large", "request longer than 65536 bytes");
+
+	s->stats.bad_requests++;
+	c->closing = true;
+	c->pending = false;
+	free(c->rbuf);
+	c->rbuf = NULL;
+	c->rlen = 0;
+	shutdown(c->fd, SHUT_RD);
+	server_send(s, c, e);
+	json_object_put(e);
+}
+
+/* Handles the complete lines in the buffer, at most SERVER_TURN_REQUESTS or
+ * until deadline_us: one client's pipeline never holds the loop. What is left
+ * waits for the next turn (c->pending). Returns -1 when the client is gone. */
+static int client_process(struct server *s, struct client *c, uint64_t deadline_us)
+{
+	char *start = c->rbuf, *nl = NULL;
+	unsigned done = 0;
+
+	c->pending = false;
+	while (c->rlen - (start - c->rbuf) &&
+	       (nl = memchr(start, '\n', c->rlen - (start - c->rbuf)))) {
+		size_t len = nl - start;
+
+		if (len > SERVER_MAX_REQUEST) {
+			refuse_too_large(s, c);
+			return c->dead ? -1 : 0;
+		}
+		if (done == SERVER_TURN_REQUESTS || (done && mono_us() >= deadline_us)) {
+			c->pending = true;
+			s->stats.turns_yielded++;
+			break;
+		}
+		if (len && (c->denied ? deny_line(s, c) : handle_line(s, c, start, len)) < 0)
+			return -1;
+		done++;
+		start = nl + 1;
+	}
+	size_t left = c->rlen - (start - c->rbuf);
+	if (!c->pending && left > SERVER_MAX_REQUEST) {
+		refuse_too_large(s, c);
+		return c->dead ? -1 : 0;
+	}
+	if (left && start != c->rbuf)
+		memmove(c->rbuf, start, left);
+	c->rlen = left;
+	return 0;
+}
+
 void server_on_client(struct server *s, struct client *c, uint32_t events)
 {
+	size_t got = 0;
+
 	if (c->dead)
 		return;
 	c->last_active_ms = mono_ms();
@@ -406,18 +474,27 @@ void server_on_client(struct server *s, struct client *c, uint32_t events)
 	}
 	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		return;
-	for (;;) {
+	/* A backlog still waiting for its turn: read nothing more, so a
+	 * client that pipelines faster than it is served blocks on its own
+	 * socket, not the daemon. */
+	if (c->pending && !(events & (EPOLLHUP | EPOLLERR)))
+		return;
+	/* At most SERVER_TURN_BYTES per turn: a client that sends without
+	 * pause (100 MiB, or forever) cannot keep the loop in this function;
+	 * epoll reports the rest on the next turn. */
+	while (got < SERVER_TURN_BYTES) {
 		char chunk[16384];
 		ssize_t n = recv(c->fd, chunk, sizeof(chunk), MSG_DONTWAIT);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
-			return;
+			break;
 		if (n <= 0) {
 			client_free(s, c);
 			return;
 		}
+		got += n;
 		if (c->closing)
 			continue; /* discard input once we decided to close */
 		char *nb = realloc(c->rbuf, c->rlen + n + 1);
@@ -428,32 +505,39 @@ void server_on_client(struct server *s, struct client *c, uint32_t events)
 		c->rbuf = nb;
 		memcpy(c->rbuf + c->rlen, chunk, n);
 		c->rlen += n;
-
-		char *start = c->rbuf, *nl;
-		while ((nl = memchr(start, '\n', c->rlen - (start - c->rbuf)))) {
-			size_t len = nl - start;
-
-			if (len > SERVER_MAX_REQUEST)
-				break;
-			if (len && (c->denied ? deny_line(s, c) : handle_line(s, c, start, len)) < 0)
-				return;
-			start = nl + 1;
-		}
-		size_t left = c->rlen - (start - c->rbuf);
-		if (left > SERVER_MAX_REQUEST || (nl && (size_t)(nl - start) > SERVER_MAX_REQUEST)) {
-			json_object *e = error_reply("too_large", "request longer than 65536 bytes");
-
-			s->stats.bad_requests++;
-			c->closing = true;
-			free(c->rbuf);
-			c->rbuf = NULL;
-			c->rlen = 0;
-			server_send(s, c, e);
-			json_object_put(e);
+		if (c->rlen > SERVER_MAX_REQUEST && !memchr(c->rbuf, '\n', c->rlen)) {
+			refuse_too_large(s, c);
 			return;
 		}
-		memmove(c->rbuf, start, left);
-		c->rlen = left;
+	}
+	if (!c->closing)
+		client_process(s, c, mono_us() + SERVER_CLIENT_TURN_US);
+}
+
+bool server_has_pending(const struct server *s)
+{
+	const struct client *c;
+
+	DL_FOREACH(s->clients, c)
+		if (c->pending && !c->dead)
+			return true;
+	return false;
+}
+
+void server_run_pending(struct server *s)
+{
+	uint64_t t0 = mono_us(), deadline = t0 + SERVER_LOOP_TURN_US;
+	struct client *c, *tmp;
+
+	DL_FOREACH_SAFE(s->clients, c, tmp) {
+		uint64_t now = mono_us();
+
+		if (!c->pending || c->dead)
+			continue;
+		if (now >= deadline)
+			break; /* the rest waits for the next turn */
+		c->last_active_ms = now / 1000;
+		client_process(s, c, now + SERVER_CLIENT_TURN_US < deadline ? now + SERVER_CLIENT_TURN_US : deadline);
 	}
 }
 

@@ -19,6 +19,14 @@ struct ep_tag {
 #define SERVER_MAX_REQUEST (64 << 10)   /* one request line */
 #define SERVER_MAX_PENDING (16 << 20)   /* unsent reply bytes per client */
 #define SERVER_IDLE_MS (60 * 1000) /* default of idle_ms */
+/* Fair turns: per client and turn at most this much read and this many
+ * requests or this long; all clients' backlogs together at most
+ * SERVER_LOOP_TURN_US per loop turn, so ring-buffer events and snapshots
+ * never wait long behind queries. */
+#define SERVER_TURN_BYTES (64 << 10)
+#define SERVER_TURN_REQUESTS 32
+#define SERVER_CLIENT_TURN_US 5000
+#define SERVER_LOOP_TURN_US 20000
 
 struct client {
 	struct ep_tag tag;
@@ -34,6 +42,7 @@ struct client {
 	bool dead;    /* closed; freed by server_reap() */
 	bool denied;  /* not allowed (access.h): every request gets "denied" */
 	bool tracing; /* waiting for a trace's result (never idle-closed) */
+	bool pending; /* complete requests buffered, waiting for their turn */
 	uint64_t last_active_ms;
 	struct client *prev, *next;
 };
@@ -50,6 +59,8 @@ struct server_stats {
 	uint64_t slow_clients_dropped;
 	uint64_t idle_closed;
 	uint64_t denied;
+	uint64_t error_replies; /* requests answered with an error, bad_requests included */
+	uint64_t turns_yielded; /* a client's backlog deferred to a later turn */
 };
 
 struct server {
@@ -79,6 +90,10 @@ void server_close(struct server *s);
 
 void server_on_listen(struct server *s);
 void server_on_client(struct server *s, struct client *c, uint32_t events);
+/* Clients with buffered requests left from their last turn: the loop does
+ * not sleep while there are any, and serves them within a time budget. */
+bool server_has_pending(const struct server *s);
+void server_run_pending(struct server *s);
 /* Free the clients closed during this loop iteration. */
 void server_reap(struct server *s);
 /* Close idle clients (not watchers). */
