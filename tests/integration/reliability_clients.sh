@@ -130,6 +130,7 @@ while any(t.is_alive() for t in threads) or time.time() < t_end:
 for t in threads:
     t.join(60)
 
+print("# hostile clients: " + json.dumps({k: v for k, v in results.items() if k != "malformed_codes"}), flush=True)
 tap(failures == 0, f"{len(lat)} pings answered while the hostile clients ran (slowest {max(lat)*1000:.0f} ms)")
 print(f"# ping latency: median {sorted(lat)[len(lat)//2]*1000:.1f} ms, max {max(lat)*1000:.1f} ms", flush=True)
 tap(results.get("pipelined") == 1000, f"1000 pipelined requests: {results.get('pipelined')} answered, in order")
