@@ -120,8 +120,8 @@ static void apply_rec(const struct fl_proc_rec *rec, void *ctx)
 
 	if (!p)
 		return;
-	/* Once per process, never per snapshot. */
-	if (is_new)
+	/* Once per process and exec, never per snapshot. */
+	if (is_new || p->comm_changed)
 		proctab_set_cmdline(&d->procs, p, procfs_cmdline("/proc", p->key.tgid));
 	/* Once per cgroup: also for a process that moved into a new one. */
 	if (p->memcg_id && !cgcache_get(&d->cgroups, p->memcg_id)) {

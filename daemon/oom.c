@@ -210,8 +210,7 @@ void oom_on_event(struct daemon *d, const struct fl_oom_event *e)
 		c.constraint_cgroup = memcg_path(d, e->levels[c.level].id, 0);
 	else
 		meminfo_read("/proc/meminfo", &c.mem_total, &c.mem_available);
-	if (!victim || !victim->cmdline)
-		c.victim_cmdline = cmdline = procfs_cmdline("/proc", e->hdr.tgid);
+	c.victim_cmdline = cmdline = procfs_cmdline("/proc", e->hdr.tgid);
 
 	rec = oom_record_build(&c);
 	free(cmdline);

@@ -66,7 +66,12 @@ static json_object *victim_json(const struct oom_context *c, struct proc *p, jso
 	bool has_task = e->flags & FL_OOM_HAS_VICTIM_TASK;
 	uint64_t ps = c->page_size, peak = e->peak_rss_pages * ps;
 	json_object *v = json_object_new_object();
-	const char *cmdline = p && p->cmdline ? p->cmdline : c->victim_cmdline;
+	/* Read now if it still can be; the table's copy was read when the
+	 * process was first seen, and is stale if it has exec'd since. */
+	const char *cmdline = c->victim_cmdline;
+
+	if (!cmdline && p && p->cmdline && !strncmp(p->comm, e->victim_comm, sizeof(p->comm)))
+		cmdline = p->cmdline;
 
 	ADD(v, "pid", U64(e->hdr.tgid));
 	ADD(v, "tid", U64(e->victim_tid));

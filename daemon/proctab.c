@@ -170,6 +170,8 @@ struct proc *proctab_apply(struct proctab *t, const struct fl_proc_rec *r, bool 
 		*is_new = true;
 	}
 	prev = p->cur;
+	/* A new name in the same process: an exec (its command line is new). */
+	p->comm_changed = !*is_new && strncmp(p->comm, r->comm, sizeof(p->comm) - 1) != 0;
 	memcpy(p->comm, r->comm, sizeof(p->comm));
 	p->comm[sizeof(p->comm) - 1] = 0;
 	p->ppid = r->ppid;

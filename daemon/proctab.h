@@ -48,6 +48,7 @@ struct proc {
 	UT_hash_handle hh;
 	struct proc_key key;
 	char comm[FL_COMM_LEN];
+	bool comm_changed; /* in the last snapshot: it exec'd */
 	uint32_t ppid;
 	uint32_t uid;
 	uint32_t nr_threads;

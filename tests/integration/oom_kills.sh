@@ -4,7 +4,7 @@
 # workloads: a single allocator; a victim that is not the trigger (the larger
 # of two is killed when the smaller allocates); a child killed while its
 # parent lives. Hooks: one that records its environment and stdin, one that
-# fails, one that hangs past its time limit, none of which stops tracing.
+# fails, one that hangs past its time limit (45 s), none of which stops tracing.
 # Every daemon sees every kill on the machine (parallel suites provoke their
 # own): records are matched by this suite's pids and cgroups only.
 . "$(dirname "$0")/../lib/common.sh"
@@ -14,8 +14,8 @@ cat >"$FL_TMP/fl.conf" <<EOF
 [oom]
 hook = env | grep '^FAULTLINE_' | sort >"$FL_TMP/hook-env.\$FAULTLINE_ID"; cat >"$FL_TMP/hook-stdin.\$FAULTLINE_ID"
 hook = echo "failing hook for \$FAULTLINE_VICTIM_COMM"; exit 3
-hook = echo "hang \$FAULTLINE_ID \$\$" >>"$FL_TMP/hang-pids"; sleep 1000
-hook_timeout = 15s
+hook = case \$FAULTLINE_VICTIM_CGROUP in */faultline-test-oomk-single-$$) echo "hang \$FAULTLINE_ID \$\$" >>"$FL_TMP/hang-pids"; sleep 1000;; esac
+hook_timeout = 45s
 EOF
 fl_start_daemon --config "$FL_TMP/fl.conf"
 
@@ -118,9 +118,13 @@ wait "$holder"
 check_eq "pair: the 20 MiB holder died of SIGKILL" 137 $?
 exec {holdfd}>&-
 wait "$alloc"
-check_eq "pair: the allocator lived and reached 24 MiB" "0 yes" "$? $(grep -q '^READY.*mb=24' "$FL_TMP/alloc.out" && echo yes)"
+# On a loaded machine the holder's memory may go too slowly for the
+# allocator, which is then killed too: a second kill, after the first.
 id2=$(record_of "$holder")
 check_cmd "pair: a record for the holder (pid $holder)" test -n "$id2"
+hangpid=$(awk -v id="$id1" '$1 == "hang" && $2 == id {print $3}' "$FL_TMP/hang-pids" 2>/dev/null)
+check_cmd "tracing went on while kill $id1's hook hung: kill $id2 is recorded and that hook (pid $hangpid) still runs" \
+	sh -c "[ -n '$hangpid' ] && kill -0 '$hangpid'"
 settled "$id2"
 r2=$(fl_json oom show "$id2")
 check_against_kernel pair "$r2" "$holder" oom_alloc
@@ -178,18 +182,14 @@ check_cmd "hook: history as comma-joined numbers" grep -qE "^FAULTLINE_HISTORY_A
 check_eq "hook: the JSON on stdin is the whole record" "$(jq -c 'del(.outcome)' <<<"$r1")" \
 	"$(jq -c 'del(.outcome)' "$FL_TMP/hook-stdin.$id1" 2>/dev/null)"
 log=$FL_TMP/daemon.log
-for i in $(seq 1 250); do grep -q "hook for OOM record $id3 (pid [0-9]*) killed at its time limit" "$log" && break; sleep 0.1; done
+for i in $(seq 1 600); do grep -q "hook for OOM record $id1 (pid [0-9]*) killed at its time limit" "$log" && break; sleep 0.1; done
 check_cmd "hook: the failing one's status and output are logged" \
 	grep -qE "hook for OOM record $id1 \(pid [0-9]+\) exited with status 3 after [0-9]+ ms: .*output: failing hook for oom_alloc" "$log"
 check_cmd "hook: the hanging one was killed at its limit and logged" \
-	grep -q "hook for OOM record $id1 (pid [0-9]*) killed at its time limit of 15000 ms" "$log"
-hangpid=$(awk -v id="$id1" '$1 == "hang" && $2 == id {print $3}' "$FL_TMP/hang-pids")
+	grep -q "hook for OOM record $id1 (pid [0-9]*) killed at its time limit of 45000 ms" "$log"
+# Its sleep, killed with the group, is reaped by init a moment later.
+for i in $(seq 1 50); do ps -e -o sid= | grep -qx " *$hangpid" || break; sleep 0.1; done
 check_cmd "hook: nothing of the hanging hook's session is left (sid $hangpid)" \
-	sh -c "[ -n '$hangpid' ] && ! ps -e -o sid= | grep -qw '$hangpid'"
-# Kill 2 came while kill 1's hook hung: the loop never waited for it.
-started2=$(grep -n "hook started for OOM record $id2:" "$log" | head -1 | cut -d: -f1)
-killed1=$(grep -n "hook for OOM record $id1 (pid [0-9]*) killed at its time limit" "$log" | head -1 | cut -d: -f1)
-check_cmd "tracing went on while a hook hung: kill $id2 was recorded and its hooks started before kill $id1's hung hook was stopped" \
-	test -n "$started2" -a -n "$killed1" -a "${started2:-0}" -lt "${killed1:-0}"
+	sh -c "[ -n '$hangpid' ] && ! ps -e -o sid= | grep -qx ' *$hangpid'"
 check_cmd "the daemon is still answering" fl status >/dev/null
 fl_done
