@@ -47,7 +47,7 @@ int procfs_memcg_path(const char *proc_root, pid_t pid, char *out, size_t len)
 		if (!ctrl || !(p = strchr(ctrl + 1, ':')))
 			continue;
 		*p++ = 0;
-		ctrl++;
+		*ctrl++ = 0; /* line is now the hierarchy id alone ("0" for v2) */
 		if (!strcmp(line, "0") && !*ctrl) {
 			snprintf(v2, sizeof(v2), "%s", p);
 			continue;
