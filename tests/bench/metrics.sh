@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Cost of the metrics: faultlined's CPU time with the endpoint and textfile
 # on (and scraped every second, as Prometheus would) against the same daemon
-# with them off, in interleaved pairs with the same processes running; and
+# with them off, both running at the same time over the same processes; and
 # how long GET /metrics takes with many processes tracked. The interval is
 # 250 ms, four times the default, so the per-interval work shows in ticks.
 #
@@ -31,7 +31,10 @@ command -v curl >/dev/null || die "curl is missing (make deps installs it)"
 tmp=$(mktemp -d /tmp/faultline-bench-metrics.XXXXXX) || die "cannot create a temp dir"
 daemon_pid= many_pid= many_fd=
 cleanup() {
-	[ -n "$daemon_pid" ] && kill -TERM "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
+	if [ -n "$daemon_pid" ]; then
+		kill -TERM $daemon_pid 2>/dev/null
+		wait $daemon_pid 2>/dev/null
+	fi
 	if [ -n "$many_fd" ]; then eval "exec $many_fd>&-"; fi
 	[ -n "$many_pid" ] && wait "$many_pid" 2>/dev/null
 	rm -rf "$tmp"
@@ -48,44 +51,49 @@ grep -q '^READY' "$tmp/many.out" || die "many_procs did not start $PROCS process
 
 cpu_ticks() { awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$1/stat"; }
 
-# sample on|off -> prints the daemon's CPU ticks over SECONDS_PER
-sample() {
-	local mode=$1 conf=$tmp/$1.conf addr t0 t1 end
+start_daemon() { # MODE -> sets started_pid
+	local mode=$1 conf=$tmp/$1.conf i
 	: >"$conf"
 	if [ "$mode" = on ]; then
 		printf '[metrics]\nlisten = 127.0.0.1:0\ntextfile = %s/faultline.prom\n' "$tmp" >"$conf"
 	fi
-	"$BUILD_DIR/faultlined" --foreground --config "$conf" --socket "$tmp/sock" --state-dir "$tmp/state" \
-		--interval 250ms >"$tmp/daemon.log" 2>&1 &
-	daemon_pid=$!
+	"$BUILD_DIR/faultlined" --foreground --config "$conf" --socket "$tmp/$mode.sock" --state-dir "$tmp/$mode.state" \
+		--interval 250ms >"$tmp/$mode.log" 2>&1 &
+	started_pid=$!
 	for i in $(seq 1 200); do
-		"$BUILD_DIR/faultline" --socket "$tmp/sock" status >/dev/null 2>&1 && break
+		"$BUILD_DIR/faultline" --socket "$tmp/$mode.sock" status >/dev/null 2>&1 && return 0
 		sleep 0.1
 	done
-	sleep 2 # past the first snapshots of every process
-	addr=$("$BUILD_DIR/faultline" --json --socket "$tmp/sock" status | jq -r '.metrics.listen // empty')
-	t0=$(cpu_ticks "$daemon_pid")
-	end=$((SECONDS + SECONDS_PER))
-	while [ $SECONDS -lt $end ]; do
-		[ -n "$addr" ] && curl -sf -o /dev/null "http://$addr/metrics"
-		sleep 1
-	done
-	t1=$(cpu_ticks "$daemon_pid")
-	if [ "$mode" = on ]; then
-		for i in $(seq 1 21); do curl -sf -o /dev/null -w '%{time_total}\n' "http://$addr/metrics"; done |
-			sort -n | sed -n 11p >>"$tmp/get_times"
-		"$BUILD_DIR/faultline" --json --socket "$tmp/sock" status | jq .metrics.render_us >>"$tmp/render_us"
-	fi
-	kill -TERM "$daemon_pid"
-	wait "$daemon_pid" 2>/dev/null
-	daemon_pid=
-	echo $((t1 - t0))
+	die "faultlined ($mode) did not answer: $(cat "$tmp/$mode.log")"
 }
 
+# One pair: both daemons at once over the same processes, so the machine's
+# noise falls on both alike; the "on" one is scraped every second.
 on_total=0 off_total=0
 for p in $(seq 1 "$PAIRS"); do
-	off=$(sample off)
-	on=$(sample on)
+	start_daemon on
+	on_pid=$started_pid
+	start_daemon off
+	off_pid=$started_pid
+	daemon_pid="$on_pid $off_pid"
+	sleep 2 # past the first snapshots of every process
+	addr=$("$BUILD_DIR/faultline" --json --socket "$tmp/on.sock" status | jq -r '.metrics.listen // empty')
+	[ -n "$addr" ] || die "the metrics endpoint did not start"
+	on0=$(cpu_ticks "$on_pid")
+	off0=$(cpu_ticks "$off_pid")
+	end=$((SECONDS + SECONDS_PER))
+	while [ $SECONDS -lt $end ]; do
+		curl -sf -o /dev/null "http://$addr/metrics"
+		sleep 1
+	done
+	on=$(($(cpu_ticks "$on_pid") - on0))
+	off=$(($(cpu_ticks "$off_pid") - off0))
+	for i in $(seq 1 21); do curl -sf -o /dev/null -w '%{time_total}\n' "http://$addr/metrics"; done |
+		sort -n | sed -n 11p >>"$tmp/get_times"
+	"$BUILD_DIR/faultline" --json --socket "$tmp/on.sock" status | jq .metrics.render_us >>"$tmp/render_us"
+	kill -TERM $on_pid $off_pid
+	wait $on_pid $off_pid 2>/dev/null
+	daemon_pid=
 	echo "pair $p: CPU ticks off $off, on $on"
 	off_total=$((off_total + off))
 	on_total=$((on_total + on))
