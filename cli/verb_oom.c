@@ -176,8 +176,13 @@ static void print_record(json_object *d)
 	if (jget(o, "time_ms") && jget_u64(o, "time_ms") >= jget_u64(d, "time_ms"))
 		printf(", %llu ms after the kill", (unsigned long long)(jget_u64(o, "time_ms") - jget_u64(d, "time_ms")));
 	printf("\n");
-	if (leak)
-		printf("leak suspect   %s\n", json_object_to_json_string_ext(leak, JSON_C_TO_STRING_PLAIN));
+	if (leak) {
+		json_object *v = jget(leak, "verdict");
+
+		printf("leak suspect   %s: %s, confidence %.0f%% (%s)\n",
+		       json_object_get_boolean(jget(leak, "suspect")) ? "yes" : "no", jget_str(leak, "class", "?"),
+		       jget_double(v, "confidence") * 100, jget_str(v, "reason", ""));
+	}
 	if (top && json_object_array_length(top)) {
 		static const char *const head[] = { ">PID", "COMMAND", ">RSS", ">ANON", ">SWAP", "CGROUP" };
 		struct table t;

@@ -191,7 +191,6 @@ void oom_on_event(struct daemon *d, const struct fl_oom_event *e)
 		.time_ms = boot_to_wall_ms(d, e->hdr.ts_ns),
 		.mem_total = -1,
 		.mem_available = -1,
-		.leak_why = "leak verdicts are not available in this build",
 	};
 	struct proc *victim;
 	char *cmdline = NULL, msg[1024];

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "report.h"
 #include "units.h"
 
 #define ADD(o, k, v) json_object_object_add(o, k, v)
@@ -261,6 +262,29 @@ static json_object *history_json(const struct oom_context *c, const struct proc 
 	return h;
 }
 
+/* Whether the victim had been a leak suspect: its last verdict before the
+ * kill, and whether a suspect alert was ever raised for it (the verdict may
+ * have changed since). */
+static json_object *leak_json(const struct proc *p, json_object *why)
+{
+	json_object *l;
+
+	if (!p) {
+		unavailable(why, "leak", "faultlined never saw the victim in a snapshot");
+		return NULL;
+	}
+	if (!p->leak.analysed_at) {
+		unavailable(why, "leak", "the victim was not analysed yet (too young for a verdict)");
+		return NULL;
+	}
+	l = json_object_new_object();
+	ADD(l, "suspect", json_object_new_boolean(p->leak.cls == LEAK_SUSPECT || p->leak_alerted_suspect));
+	ADD(l, "class", STR(leak_class_name(p->leak.cls)));
+	ADD(l, "alerted_at", p->leak_alerted_suspect ? U64(p->leak_alerted_suspect) : NULL);
+	ADD(l, "verdict", report_leak(&p->leak));
+	return l;
+}
+
 json_object *oom_outcome_exited(uint64_t time_ms, int32_t exit_code)
 {
 	json_object *o = json_object_new_object();
@@ -293,9 +317,7 @@ json_object *oom_record_build(const struct oom_context *c)
 	ADD(r, "constraint", constraint_json(c, why));
 	ADD(r, "top", top_json(c));
 	ADD(r, "history", history_json(c, p, why));
-	ADD(r, "leak", c->leak);
-	if (!c->leak)
-		unavailable(why, "leak", c->leak_why ? c->leak_why : "no leak verdict");
+	ADD(r, "leak", leak_json(p, why));
 	/* The exit event can overtake mark_victim in the ring buffer (the kill
 	 * signal is sent first): then the outcome is known at once. */
 	if (p && p->state == PROC_EXITED && p->exit_how == EXIT_SEEN)

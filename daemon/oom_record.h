@@ -8,7 +8,7 @@
  *   constraint {kind: "memcg", cgroup, memcg_id, limit, usage} | {kind: "system", mem_total, mem_available}
  *   top        [{pid, comm, rss, rss_anon, swap, cgroup}…]  the largest in that scope, latest snapshot
  *   history    {window_s, first_seen, samples: n, t: […], rss: […], anon: […], swap: […]}
- *   leak       the leak verdict on the victim (or null)
+ *   leak       {suspect, class, alerted_at, verdict}: had the victim been a leak suspect
  *   outcome    {state: "pending" | "exited" | "not_seen", time_ms, signal}
  *   unavailable {field: why}    every field left null says why here
  */
@@ -59,8 +59,6 @@ struct oom_context {
 	const char *victim_cmdline;	/* used when the process table has none */
 	int64_t mem_total;	/* bytes, -1: unknown (system-wide kills) */
 	int64_t mem_available;
-	json_object *leak;	/* taken; NULL: leak_why says why */
-	const char *leak_why;
 };
 
 /* The record (without "id": the store gives it). */
