@@ -114,6 +114,44 @@ static void malformed_requests(void **state)
 	expect_error("{\"cmd\":\"top\",\"args\":{\"n\":0}}", "bad_argument");
 }
 
+static void units_request(void **state)
+{
+	json_object *r, *data, *list, *u, *v;
+
+	/* procs 101..103 in two cgroups: 101, 103 in db.service, 102 in web.service */
+	cgcache_put(&d.cgroups, 7, "/system.slice/db.service");
+	cgcache_put(&d.cgroups, 8, "/system.slice/web.service");
+	proctab_lookup(&d.procs, 101, 1)->memcg_id = 7;
+	proctab_lookup(&d.procs, 102, 2)->memcg_id = 8;
+	proctab_lookup(&d.procs, 103, 3)->memcg_id = 7;
+	units_agg_init(&d.fleet.units, 100);
+	units_agg_update(&d.fleet.units, &d.procs, &d.cgroups, 1000, NULL, NULL);
+	units_agg_oom(&d.fleet.units, "/system.slice/db.service", "memcg", 1000);
+
+	r = call("{\"cmd\":\"units\",\"args\":{\"n\":5}}");
+	assert_null(error_code(r));
+	json_object_object_get_ex(r, "data", &data);
+	json_object_object_get_ex(data, "units", &list);
+	assert_int_equal(json_object_array_length(list), 2);
+	u = json_object_array_get_idx(list, 0); /* db: 400 pages of anon, the largest */
+	json_object_object_get_ex(u, "unit", &v);
+	assert_string_equal(json_object_get_string(v), "db.service");
+	json_object_object_get_ex(u, "slice", &v);
+	assert_string_equal(json_object_get_string(v), "system.slice");
+	json_object_object_get_ex(u, "processes", &v);
+	assert_int_equal(json_object_get_int(v), 2);
+	json_object_object_get_ex(u, "rss_anon", &v);
+	assert_int_equal(json_object_get_int64(v), 400 * 4096);
+	json_object_object_get_ex(u, "oom_kills", &v);
+	json_object_object_get_ex(v, "memcg", &v);
+	assert_int_equal(json_object_get_int(v), 1);
+	json_object_put(r);
+	expect_error("{\"cmd\":\"units\",\"args\":{\"sort\":\"vm\"}}", "bad_argument");
+	expect_error("{\"cmd\":\"units\",\"args\":{\"n\":0}}", "bad_argument");
+	units_agg_free(&d.fleet.units);
+	cgcache_free(&d.cgroups);
+}
+
 static void status_without_probes(void **state)
 {
 	json_object *r = call("{\"cmd\":\"status\"}"), *data, *procs, *live;
@@ -149,6 +187,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(show_known_and_unknown, setup, teardown),
 		cmocka_unit_test_setup_teardown(malformed_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(status_without_probes, setup, teardown),
+		cmocka_unit_test_setup_teardown(units_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(events_since, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
