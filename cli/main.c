@@ -13,7 +13,7 @@ static const struct verb verbs[] = {
 	{ "status", verb_status, "", "the daemon: version, uptime, probes, processes tracked, events, drops" },
 	{ "top", verb_top, "[--by unit] [-n N] [--sort KEY] [-w S]",
 	  "processes (or units: --by unit) by RSS (or minflt-rate, majflt-rate, growth, vm)" },
-	{ "leaks", verb_leaks, "[--all] [-n N]", "leak suspects, soonest to run out first (--all: every class)" },
+	{ "leaks", verb_leaks, "[--all] [-n N] [-p PID,...]", "leak suspects, soonest to run out first (--all: every class)" },
 	{ "show", verb_show, "PID", "everything known about one process, with its history" },
 	{ "exited", verb_exited, "[-n N]", "recently exited processes with their final counters" },
 	{ "events", verb_events, "[-n N]", "recent events: OOM kills, big mappings, alerts" },

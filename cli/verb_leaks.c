@@ -81,34 +81,56 @@ int verb_leaks(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "all", no_argument, NULL, 'a' },
+		{ "pid", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	json_object *reply, *d, *args;
+	json_object *reply, *d, *args, *pids = NULL;
 	bool all = false;
 	long n = 50;
 	char *end;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "an:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "an:p:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a': all = true; break;
+		case 'p':
+			/* PID[,PID...], and -p may repeat */
+			for (char *tok = strtok(optarg, ","); tok; tok = strtok(NULL, ",")) {
+				long pid = strtol(tok, &end, 10);
+
+				if (*end || pid < 1 || pid > 4194304) {
+					json_object_put(pids);
+					return cli_usage_error(cli, "-p wants pids, got '%s'", tok);
+				}
+				if (!pids)
+					pids = json_object_new_array();
+				json_object_array_add(pids, json_object_new_int64(pid));
+			}
+			break;
 		case 'n':
 			n = strtol(optarg, &end, 10);
 			if (*end || n < 1 || n > 1000000)
 				return cli_usage_error(cli, "-n wants a positive number, got '%s'", optarg);
 			break;
 		case 'h':
-			printf("Usage: faultline leaks [--all] [-n N]\n"
-			       "Leak suspects, soonest to run out of memory first; --all shows every class.\n");
+			printf("Usage: faultline leaks [--all] [-n N] [-p PID[,PID...]]\n"
+			       "Leak suspects, soonest to run out of memory first; --all shows every class;\n"
+			       "-p only these processes.\n");
+			json_object_put(pids);
 			return EXIT_OK;
 		default:
+			json_object_put(pids);
 			return cli_usage_error(cli, "bad option for leaks");
 		}
 	}
-	if (optind < argc)
+	if (optind < argc) {
+		json_object_put(pids);
 		return cli_usage_error(cli, "leaks: unexpected argument '%s'", argv[optind]);
+	}
 	args = json_object_new_object();
+	if (pids)
+		json_object_object_add(args, "pids", pids);
 	json_object_object_add(args, "all", json_object_new_boolean(all));
 	json_object_object_add(args, "n", json_object_new_int64(n));
 	if ((r = cli_call(cli, "leaks", args, &reply, &d)))

@@ -13,10 +13,50 @@ static void line_bytes(const char *label, uint64_t v)
 	printf("  %-14s %s\n", label, fmt_bytes(v, b, sizeof(b)));
 }
 
+static void print_leak(json_object *lk)
+{
+	json_object *wins = jget(lk, "windows"), *ex = jget(lk, "exhaustion");
+	char a[32], b[32], c[32], ts[32];
+	time_t start = (time_t)jget_u64(lk, "growth_start");
+
+	if (!lk)
+		return;
+	printf("leak analysis    %s (confidence %.0f%%)\n", jget_str(lk, "class", "?"), jget_double(lk, "confidence") * 100);
+	printf("  %-14s %s\n", "why", jget_str(lk, "reason", ""));
+	strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", localtime(&start));
+	printf("  %-14s %s for %s since %s, +%s", "growth", fmt_byte_rate(jget_double(lk, "slope"), a, sizeof(a)),
+	       fmt_duration(jget_u64(lk, "growing_for_s"), b, sizeof(b)), ts, fmt_bytes(jget_u64(lk, "grown"), c, sizeof(c)));
+	if (jget_i64(lk, "heap_delta") > 0)
+		printf(" (brk heap +%s)", fmt_bytes((uint64_t)jget_i64(lk, "heap_delta"), a, sizeof(a)));
+	printf("\n  %-14s %s now\n", "anon+swap", fmt_bytes(jget_u64(lk, "owned"), a, sizeof(a)));
+	if (wins && json_object_array_length(wins)) {
+		printf("  %-14s", "rate over");
+		for (size_t i = 0; i < json_object_array_length(wins); i++) {
+			json_object *w = json_object_array_get_idx(wins, i);
+
+			printf("%s%s %s", i ? ", " : " ", fmt_duration(jget_u64(w, "span_s"), a, sizeof(a)),
+			       jget_u64(w, "samples") >= 3 ? fmt_byte_rate(jget_double(w, "slope"), b, sizeof(b)) : "-");
+			if (jget_u64(w, "covered_s") + 1 < jget_u64(w, "span_s"))
+				printf(" (%s seen)", fmt_duration(jget_u64(w, "covered_s"), c, sizeof(c)));
+		}
+		printf("\n");
+	}
+	if (ex) {
+		const char *cg = jget_str(ex, "cgroup", NULL);
+
+		printf("  %-14s in %s: %s%s%s, %s left", "exhaustion", fmt_duration((uint64_t)jget_double(ex, "seconds"), a, sizeof(a)),
+		       jget_str(ex, "limit_kind", "?"), cg ? " of " : "", cg ? cg : "", fmt_bytes(jget_u64(ex, "headroom"), b, sizeof(b)));
+		if (jget_u64(ex, "sharers") > 1)
+			printf(", %llu growers share it at %s", (unsigned long long)jget_u64(ex, "sharers"),
+			       fmt_byte_rate(jget_double(ex, "rate"), c, sizeof(c)));
+		printf("\n");
+	}
+}
+
 static void print_history(json_object *hist)
 {
 	size_t n = hist ? json_object_array_length(hist) : 0;
-	double *anon, *rss, *flt;
+	double *anon, *rss, *flt, *floor;
 	char spark[512], a[32], b[32];
 
 	if (n < 2)
@@ -24,12 +64,14 @@ static void print_history(json_object *hist)
 	anon = calloc(n, sizeof(double));
 	rss = calloc(n, sizeof(double));
 	flt = calloc(n, sizeof(double));
-	if (!anon || !rss || !flt)
+	floor = calloc(n, sizeof(double));
+	if (!anon || !rss || !flt || !floor)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		json_object *s = json_object_array_get_idx(hist, i);
 
 		anon[i] = (double)(jget_u64(s, "anon") + jget_u64(s, "swap"));
+		floor[i] = (double)jget_u64(s, "owned_min");
 		rss[i] = (double)(jget_u64(s, "anon") + jget_u64(s, "file") + jget_u64(s, "shmem"));
 		flt[i] = i ? (double)(jget_u64(s, "minflt") - jget_u64(json_object_array_get_idx(hist, i - 1), "minflt"))
 			   : 0;
@@ -39,6 +81,7 @@ static void print_history(json_object *hist)
 	printf("history (%zu samples over %s)\n", n, fmt_duration(t1 - t0, a, sizeof(a)));
 	printf("  anon+swap  %s  %s → %s\n", fmt_sparkline(anon, n, 60, spark, sizeof(spark)),
 	       fmt_bytes((uint64_t)anon[0], a, sizeof(a)), fmt_bytes((uint64_t)anon[n - 1], b, sizeof(b)));
+	printf("  its low    %s  (the lowest of what each sample stands for)\n", fmt_sparkline(floor, n, 60, spark, sizeof(spark)));
 	printf("  rss        %s  %s → %s\n", fmt_sparkline(rss, n, 60, spark, sizeof(spark)),
 	       fmt_bytes((uint64_t)rss[0], a, sizeof(a)), fmt_bytes((uint64_t)rss[n - 1], b, sizeof(b)));
 	printf("  minflt     %s\n", fmt_sparkline(flt + 1, n - 1, 60, spark, sizeof(spark)));
@@ -46,6 +89,7 @@ out:
 	free(anon);
 	free(rss);
 	free(flt);
+	free(floor);
 }
 
 int verb_show(struct cli *cli, int argc, char **argv)
@@ -120,6 +164,7 @@ int verb_show(struct cli *cli, int argc, char **argv)
 		else
 			printf("exited %s: status %lld (%s)\n", ts, (long long)jget_i64(ex, "code"), jget_str(ex, "how", ""));
 	}
+	print_leak(jget(d, "leak"));
 	print_history(jget(d, "history"));
 	json_object_put(reply);
 	return EXIT_OK;

@@ -39,6 +39,7 @@ void leak_watch_free(struct leak_watch *w)
 	free(w->grower_limit_idx);
 	free(w->limits);
 	free(w->limit_ids);
+	free(w->suspects);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -70,6 +71,20 @@ static int reserve(struct leak_watch *w, size_t n)
 		return -ENOMEM;
 	w->cap = cap;
 	return 0;
+}
+
+static void add_suspect(struct leak_watch *w, struct proc *p)
+{
+	if (w->nsuspects == w->suspects_cap) {
+		size_t cap = w->suspects_cap ? w->suspects_cap * 2 : 16;
+		struct proc **n = realloc(w->suspects, cap * sizeof(*n));
+
+		if (!n)
+			return; /* listed next round; alerts wait, nothing else */
+		w->suspects = n;
+		w->suspects_cap = cap;
+	}
+	w->suspects[w->nsuspects++] = p;
 }
 
 static uint64_t mono_us(void)
@@ -116,12 +131,16 @@ void leak_watch_round(struct leak_watch *w, struct proctab *t, const struct cgca
 	int r;
 
 	memset(w->stats.by_class, 0, sizeof(w->stats.by_class));
+	w->nsuspects = 0;
 	HASH_ITER(hh, t->by_key, p, tmp) {
 		if (p->state != PROC_LIVE || !p->rss_known)
 			continue;
+		p->leak_prev = p->leak.cls;
 		leak_analyse_history(&p->hist, &w->params, &p->leak);
 		w->stats.by_class[p->leak.cls]++;
 		nprocs++;
+		if (p->leak.cls == LEAK_SUSPECT)
+			add_suspect(w, p);
 		if (!leak_is_grower(&p->leak))
 			continue;
 		if (reserve(w, ng + 1))

@@ -28,6 +28,10 @@ struct leak_watch {
 	char proc_root[64];
 	struct mem_limit system;
 	struct leak_watch_stats stats;
+	/* The live leak suspects of the last round (valid until the next
+	 * round or until the table drops a process). */
+	struct proc **suspects;
+	size_t nsuspects, suspects_cap;
 	/* scratch, grown as needed */
 	struct leak_verdict **growers;
 	const struct mem_limit **grower_limits;

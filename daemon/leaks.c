@@ -280,8 +280,8 @@ int leak_analyse(const struct hist_sample *s, size_t n, const struct leak_params
 	} else if (rising) {
 		v->cls = conf >= prm->min_confidence ? LEAK_SUSPECT : LEAK_GROWING;
 		snprintf(v->reason, sizeof(v->reason),
-			 "%s%.0f%%: floor rose in %d/%d slices, %.0f%% of point pairs rising, %s of growth",
-			 v->cls == LEAK_SUSPECT ? "" : "confidence too low, ", conf * 100, sl.floor_rose,
+			 "confidence %.0f%%%s: floor rose in %d/%d slices, %.0f%% of point pairs rising, %s of growth",
+			 conf * 100, v->cls == LEAK_SUSPECT ? "" : " (too low)", sl.floor_rose,
 			 sl.compared, fit.share_rising * 100, hdur(span_g, a, sizeof(a)));
 	} else if (fall_recent >= fmax(4 * base_tol, prm->min_growth / 2.0)) {
 		v->cls = LEAK_SAWTOOTH;

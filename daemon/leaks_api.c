@@ -33,15 +33,46 @@ static json_object *params_json(const struct daemon *d)
 	return o;
 }
 
+/* args.pids: an optional array of pids to restrict the answer to. */
+static json_object *arg_pids(json_object *args, json_object **pids)
+{
+	*pids = NULL;
+	if (!args || !json_object_object_get_ex(args, "pids", pids) || json_object_is_type(*pids, json_type_null)) {
+		*pids = NULL;
+		return NULL;
+	}
+	if (!json_object_is_type(*pids, json_type_array))
+		return api_error("bad_argument", "'pids' must be an array of pids");
+	for (size_t i = 0; i < json_object_array_length(*pids); i++) {
+		json_object *v = json_object_array_get_idx(*pids, i);
+
+		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1 ||
+		    json_object_get_int64(v) > 4194304)
+			return api_error("bad_argument", "'pids' must be an array of pids (1 to 4194304)");
+	}
+	return NULL;
+}
+
+static bool wanted(json_object *pids, uint32_t pid)
+{
+	if (!pids)
+		return true;
+	for (size_t i = 0; i < json_object_array_length(pids); i++)
+		if (json_object_get_int64(json_object_array_get_idx(pids, i)) == pid)
+			return true;
+	return false;
+}
+
 json_object *api_cmd_leaks(struct daemon *d, struct client *c, json_object *args)
 {
 	int all = 0;
 	int64_t n = 50;
 	size_t cap = d->procs.stats.live, got, shown = 0;
-	json_object *err, *o, *list, *counts;
+	json_object *err, *o, *list, *counts, *pids;
 	struct proc **arr;
 
-	if ((err = api_arg_bool(args, "all", &all)) || (err = api_arg_int(args, "n", 1, 1000000, &n)))
+	if ((err = api_arg_bool(args, "all", &all)) || (err = api_arg_int(args, "n", 1, 1000000, &n)) ||
+	    (err = arg_pids(args, &pids)))
 		return err;
 	arr = calloc(cap ? cap : 1, sizeof(*arr));
 	if (!arr)
@@ -52,7 +83,8 @@ json_object *api_cmd_leaks(struct daemon *d, struct client *c, json_object *args
 	for (size_t i = 0; i < got && (int64_t)shown < n; i++) {
 		json_object *row;
 
-		if (!arr[i]->leak.analysed_at || (!all && arr[i]->leak.cls != LEAK_SUSPECT))
+		if (!arr[i]->leak.analysed_at || (!all && arr[i]->leak.cls != LEAK_SUSPECT) ||
+		    !wanted(pids, arr[i]->key.tgid))
 			continue;
 		row = report_proc(arr[i], &d->cgroups);
 		ADD(row, "leak", report_leak(&arr[i]->leak));

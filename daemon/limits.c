@@ -38,9 +38,11 @@ static bool has_memory_controller(const char *dir)
 	return yes;
 }
 
-enum mem_limit_kind limits_memcg_root(const char *sys_root, char *dir, size_t len)
+enum mem_limit_kind limits_memcg_root(const char *sys_root_in, char *dir, size_t len)
 {
-	char path[512];
+	char path[512], sys_root[256];
+
+	snprintf(sys_root, sizeof(sys_root), "%s", sys_root_in); /* dir may be the same buffer */
 
 	snprintf(path, sizeof(path), "%s/memory/memory.limit_in_bytes", sys_root);
 	if (access(path, R_OK) == 0) {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "leak_alert.h"
 #include "log.h"
 #include "procfs.h"
 #include "snapshot.h"
@@ -132,6 +133,39 @@ static void apply_rec(const struct fl_proc_rec *rec, void *ctx)
 	}
 }
 
+/* Warnings for this round's suspects: journal, event log, watch clients. */
+static void raise_leak_alerts(struct daemon *d)
+{
+	struct leak_alert_policy pol = {
+		.enabled = d->cfg.leak_alerts,
+		.horizon_s = (uint32_t)(d->cfg.leak_horizon_ms / 1000),
+		.interval_s = (uint32_t)(d->cfg.leak_alert_interval_ms / 1000),
+	};
+	uint32_t now = now_wall_s();
+
+	for (size_t i = 0; i < d->leaks.nsuspects; i++) {
+		struct proc *p = d->leaks.suspects[i];
+		unsigned kinds = leak_alert_due(p, p->leak_prev, now, &pol);
+
+		for (unsigned k = LEAK_ALERT_SUSPECT; k <= LEAK_ALERT_EXHAUSTION; k <<= 1) {
+			if (!(kinds & k))
+				continue;
+			if (k == LEAK_ALERT_SUSPECT)
+				p->leak_alerted_suspect = now;
+			else
+				p->leak_alerted_exhaustion = now;
+			daemon_publish(d, leak_alert_event(p, k, &d->cgroups));
+			leak_alert_journal(p, k, &d->cgroups);
+			if (!log_to_journal()) {
+				char msg[512];
+
+				leak_alert_message(p, k, msg, sizeof(msg));
+				log_warn("%s", msg);
+			}
+		}
+	}
+}
+
 void daemon_snapshot(struct daemon *d)
 {
 	struct snapshot_counts counts;
@@ -166,6 +200,7 @@ void daemon_snapshot(struct daemon *d)
 		d->stats.trim_mark = d->procs.mem_bytes;
 	}
 	leak_watch_round(&d->leaks, &d->procs, &d->cgroups);
+	raise_leak_alerts(d);
 	d->stats.orphan_threads += counts.orphan_threads;
 	d->stats.snapshots++;
 	dt = now_us() - t0;

@@ -85,6 +85,7 @@ struct proc {
 	/* The leak verdict, recomputed once per interval from hist (while
 	 * live; an exited process keeps its last one). */
 	struct leak_verdict leak;
+	enum leak_class leak_prev; /* the class before this interval's analysis */
 	/* Wall seconds of the last leak alerts raised for this process (0:
 	 * none yet): a new suspect, and an exhaustion within the horizon. */
 	uint32_t leak_alerted_suspect;
