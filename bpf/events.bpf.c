@@ -52,10 +52,23 @@ static __always_inline void count_drop(__u32 kind)
 		*n += 1;
 }
 
+/* The last OOM_RESERVE bytes of the ring are for OOM events: an exit storm
+ * (thousands of processes ending at once, as an OOM kill of a process tree
+ * causes) must not fill the ring just before the one event a person is
+ * paged for. Other kinds are dropped, and counted, past that point. */
+#define OOM_RESERVE (16 << 10)
+
 static __always_inline void *reserve(__u64 size, __u32 kind)
 {
-	void *e = bpf_ringbuf_reserve(&events, size, 0);
+	void *e;
 
+	if (kind != FL_EV_OOM_VICTIM &&
+	    bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + size + OOM_RESERVE >
+		    bpf_ringbuf_query(&events, BPF_RB_RING_SIZE)) {
+		count_drop(kind);
+		return NULL;
+	}
+	e = bpf_ringbuf_reserve(&events, size, 0);
 	if (!e)
 		count_drop(kind);
 	return e;

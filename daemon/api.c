@@ -103,11 +103,12 @@ static json_object *status_limits(struct daemon *d)
 	ADD(l, "evicted_for_memory", json_object_new_uint64(st->evicted_memory));
 	ADD(l, "not_tracked_for_memory", json_object_new_uint64(st->dropped_new_memory));
 	ADD(l, "history_samples_lost", json_object_new_uint64(st->history_oom));
+	ADD(l, "history_growth_capped", json_object_new_uint64(st->history_capped));
 	if (st->dropped_new > st->dropped_new_memory)
 		json_object_array_add(hit, json_object_new_string("max_processes"));
 	if (st->exited_evicted)
 		json_object_array_add(hit, json_object_new_string("exited_keep"));
-	if (st->evicted_memory || st->dropped_new_memory)
+	if (st->evicted_memory || st->dropped_new_memory || st->history_capped)
 		json_object_array_add(hit, json_object_new_string("max_memory"));
 	ADD(l, "caps_reached", hit);
 	return l;

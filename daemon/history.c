@@ -1,6 +1,7 @@
 #include "history.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,13 +57,16 @@ static struct hist_sample *ring_last(const struct hist_ring *r)
 	return &r->s[(r->head + r->len - 1) % r->cap];
 }
 
-int history_add(struct history *h, const struct hist_sample *in)
+static int add(struct history *h, const struct hist_sample *in, bool grow)
 {
 	struct hist_sample s = *in;
 	int err;
 
+	/* Not growing, a ring still gets its first slots: a record with no
+	 * history at all would be useless, and new records are gated anyway. */
+#define MAX(t) (grow || !h->tier[t].cap ? hist_tier_cap[t] : h->tier[t].cap)
 	s.owned_min_kb = s.owned_max_kb = s.anon_kb + s.swap_kb;
-	err = ring_push(&h->tier[0], hist_tier_cap[0], &s);
+	err = ring_push(&h->tier[0], MAX(0), &s);
 	for (int t = 1; t < HIST_TIERS && !err; t++) {
 		struct hist_sample *last = ring_last(&h->tier[t]);
 
@@ -75,9 +79,20 @@ int history_add(struct history *h, const struct hist_sample *in)
 				last->owned_max_kb = s.owned_max_kb;
 			continue;
 		}
-		err = ring_push(&h->tier[t], hist_tier_cap[t], &s);
+		err = ring_push(&h->tier[t], MAX(t), &s);
 	}
+#undef MAX
 	return err;
+}
+
+int history_add(struct history *h, const struct hist_sample *s)
+{
+	return add(h, s, true);
+}
+
+int history_add_no_grow(struct history *h, const struct hist_sample *s)
+{
+	return add(h, s, false);
 }
 
 int history_push_tier(struct history *h, int tier, const struct hist_sample *s)

@@ -57,6 +57,9 @@ int history_push_tier(struct history *h, int tier, const struct hist_sample *s);
 /* Append one sample (its envelope is computed here); returns 0 or -ENOMEM
  * (the sample is then dropped). */
 int history_add(struct history *h, const struct hist_sample *s);
+/* The same without growing any ring past its present size (the oldest
+ * sample makes room): for when the memory budget is spent. */
+int history_add_no_grow(struct history *h, const struct hist_sample *s);
 void history_free(struct history *h);
 
 /* Samples of one tier, oldest first: the i-th (0 <= i < len). */

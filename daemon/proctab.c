@@ -146,8 +146,15 @@ static void record_sample(struct proctab *t, struct proc *p)
 	};
 
 	size_t before = history_bytes(&p->hist);
+	bool grow = true;
 
-	if (history_add(&p->hist, &s))
+	/* Over the budget: exited records go first; if that is not enough,
+	 * histories stop growing (they keep their newest samples). */
+	if (t->max_bytes && t->mem_bytes > t->max_bytes && !make_room(t)) {
+		grow = false;
+		t->stats.history_capped++;
+	}
+	if ((grow ? history_add : history_add_no_grow)(&p->hist, &s))
 		t->stats.history_oom++;
 	t->mem_bytes += history_bytes(&p->hist) - before;
 }

@@ -104,6 +104,7 @@ struct proctab_stats {
 	uint64_t dropped_new_memory; /* …of which because of max_memory */
 	uint64_t evicted_memory;  /* exited records dropped to stay in max_memory */
 	uint64_t history_oom;     /* samples lost to allocation failure */
+	uint64_t history_capped;  /* samples that could not grow a history (max_memory) */
 	uint64_t exited_while_down; /* restored live, gone at restart */
 	uint64_t rounds;
 };

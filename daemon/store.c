@@ -114,6 +114,8 @@ static void put_history(struct enc *e, const struct history *h)
 			put_u(e, s->maj_flt);
 			put_u(e, s->owned_min_kb);
 			put_u(e, s->owned_max_kb);
+			put_u(e, s->owned_min_kb);
+			put_u(e, s->owned_max_kb);
 		}
 	}
 }
@@ -322,9 +324,9 @@ static char *get_str(struct dec *d, size_t max)
 static void get_history(struct dec *d, struct history *h)
 {
 	for (int t = 0; t < HIST_TIERS && !d->why; t++) {
-		/* Each sample takes at least 9 bytes: a count beyond what is
+		/* Each sample takes at least 11 bytes: a count beyond what is
 		 * left is damage, found before any loop runs long. */
-		uint64_t n = get_max(d, (d->end - d->p) / 9, "history longer than the file");
+		uint64_t n = get_max(d, (d->end - d->p) / 11, "history longer than the file");
 		uint32_t prev_t = 0;
 
 		for (uint64_t i = 0; i < n && !d->why; i++) {
@@ -340,6 +342,8 @@ static void get_history(struct dec *d, struct history *h)
 			s.vm_kb = get_u(d);
 			s.min_flt = get_u(d);
 			s.maj_flt = get_u(d);
+			s.owned_min_kb = get_max(d, UINT32_MAX, "sample field out of range");
+			s.owned_max_kb = get_max(d, UINT32_MAX, "sample field out of range");
 			s.owned_min_kb = get_max(d, UINT32_MAX, "sample field out of range");
 			s.owned_max_kb = get_max(d, UINT32_MAX, "sample field out of range");
 			if (!d->why && history_push_tier(h, t, &s))

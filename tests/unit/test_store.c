@@ -130,6 +130,7 @@ static void round_trip_same_boot(void **state)
 		assert_int_equal(pa->exit_code, pb->exit_code);
 		assert_int_equal(pa->peak_rss, pb->peak_rss);
 		assert_same_history(&pa->hist, &pb->hist);
+		assert_true(history_last(&pb->hist)->owned_max_kb > 0); /* the envelope too */
 		assert_int_equal(pb->restored, pb->state == PROC_LIVE);
 		assert_int_equal(pa->leak_alerted_suspect, pb->leak_alerted_suspect);
 		assert_int_equal(pa->leak_alerted_exhaustion, pb->leak_alerted_exhaustion);
