@@ -1,8 +1,51 @@
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "render.h"
+
+/* "memory      12.3M of 160M for records; caps reached: exited_keep" */
+static void print_limits(json_object *l)
+{
+	json_object *hit = jget(l, "caps_reached");
+	char a[32], b[32];
+
+	if (!l)
+		return;
+	printf("memory      %s of %s for process records", fmt_bytes(jget_u64(l, "memory_used"), a, sizeof(a)),
+	       fmt_bytes(jget_u64(l, "max_memory"), b, sizeof(b)));
+	for (size_t i = 0; hit && i < json_object_array_length(hit); i++)
+		printf("%s%s", i ? ", " : "; caps reached: ", json_object_get_string(json_object_array_get_idx(hit, i)));
+	printf("\n");
+}
+
+/* "state       saved 41s ago (3 saves, 18.2K); restored 212 processes at start" */
+static void print_state(json_object *s)
+{
+	json_object *r = jget(s, "restored");
+	const char *aside = jget_str(s, "set_aside", NULL);
+	char a[32], b[32];
+
+	if (!s)
+		return;
+	if (jget_u64(s, "saves"))
+		printf("state       saved %s ago (%llu save%s, %s)", fmt_duration(time(NULL) - jget_u64(s, "last_save"), a, sizeof(a)),
+		       (unsigned long long)jget_u64(s, "saves"), jget_u64(s, "saves") == 1 ? "" : "s",
+		       fmt_bytes(jget_u64(s, "last_save_bytes"), b, sizeof(b)));
+	else
+		printf("state       not saved yet (every %s, and at stop)",
+		       fmt_duration(jget_u64(s, "save_interval_ms") / 1000, a, sizeof(a)));
+	if (jget_u64(s, "save_errors"))
+		printf(", %llu SAVE ERRORS", (unsigned long long)jget_u64(s, "save_errors"));
+	if (r)
+		printf("; restored %llu live and %llu exited processes at start",
+		       (unsigned long long)jget_u64(r, "live"), (unsigned long long)jget_u64(r, "exited"));
+	printf("\n");
+	if (aside)
+		printf("            a damaged state file was set aside: %s (%s)\n", aside,
+		       jget_str(s, "load_error", "?"));
+}
 
 int verb_status(struct cli *cli, int argc, char **argv)
 {
@@ -38,6 +81,8 @@ int verb_status(struct cli *cli, int argc, char **argv)
 	printf("drops       %llu%s (exits vanished without an event: %s)\n",
 	       (unsigned long long)jget_u64(drops, "total"), jget_u64(drops, "total") ? " LOST EVENTS" : "",
 	       fmt_count((double)jget_u64(procs, "exits_vanished"), b, sizeof(b)));
+	print_limits(jget(d, "limits"));
+	print_state(jget(d, "state"));
 	printf("probes\n");
 	probes = jget(d, "probes");
 	for (size_t i = 0; probes && i < json_object_array_length(probes); i++) {
