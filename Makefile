@@ -207,6 +207,7 @@ check-integration: all $(FUZZ_BINS)
 bench: deps all
 	@bash tests/bench/run.sh $(BUILD)
 	@bash tests/bench/metrics.sh $(BUILD)
+	@bash tests/bench/trace.sh $(BUILD)
 
 # Binaries, units, sysusers/tmpfiles snippets, the default config (never over
 # an existing one), man pages, bash completion. Into the live system (no
