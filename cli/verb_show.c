@@ -92,6 +92,42 @@ out:
 	free(floor);
 }
 
+/* The trace faultlined took when the process first became a leak suspect
+ * ([trace] suspect_profile): the top stack of each view. */
+static void print_growth_profile(json_object *gp)
+{
+	static const char *const views[] = { "faults", "brk", "mmap" };
+	json_object *proc = gp ? json_object_array_get_idx(jget(gp, "processes"), 0) : NULL;
+	char ts[32];
+	time_t t;
+
+	if (!proc)
+		return;
+	t = (time_t)jget_u64(gp, "captured_at");
+	strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", localtime(&t));
+	printf("growth profile (traced %.1fs when it became a leak suspect, %s)\n", jget_u64(gp, "duration_ms") / 1000.0,
+	       ts);
+	for (size_t i = 0; i < sizeof(views) / sizeof(views[0]); i++) {
+		json_object *v = jget(jget(proc, "views"), views[i]), *s, *frames;
+		char chain[512], a[32];
+		size_t used = 0;
+
+		s = v ? json_object_array_get_idx(jget(v, "stacks"), 0) : NULL;
+		if (!s)
+			continue;
+		frames = jget(s, "frames");
+		chain[0] = 0;
+		for (size_t k = 0; frames && k < json_object_array_length(frames) && k < 4 && used < sizeof(chain); k++)
+			used += snprintf(chain + used, sizeof(chain) - used, "%s%s", k ? " <- " : "",
+					 jget_str(json_object_array_get_idx(frames, k), "label", "?"));
+		if (!strcmp(views[i], "faults"))
+			snprintf(a, sizeof(a), "%llu pages", (unsigned long long)jget_u64(s, "pages"));
+		else
+			fmt_bytes(jget_u64(s, "bytes"), a, sizeof(a));
+		printf("  %-14s %s %s\n", views[i], a, chain);
+	}
+}
+
 int verb_show(struct cli *cli, int argc, char **argv)
 {
 	json_object *reply, *d, *args, *mm, *ex;
@@ -165,6 +201,7 @@ int verb_show(struct cli *cli, int argc, char **argv)
 			printf("exited %s: status %lld (%s)\n", ts, (long long)jget_i64(ex, "code"), jget_str(ex, "how", ""));
 	}
 	print_leak(jget(d, "leak"));
+	print_growth_profile(jget(d, "growth_profile"));
 	print_history(jget(d, "history"));
 	json_object_put(reply);
 	return EXIT_OK;

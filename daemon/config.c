@@ -41,6 +41,8 @@ void config_defaults(struct fl_config *c)
 	c->leak_alerts = 1;
 	c->oom_hook_timeout_ms = 10 * 1000;
 	c->oom_store_max = 4ull << 20;
+	c->trace_suspect_profile = 0; /* off until its cost is accepted (make bench) */
+	c->trace_suspect_profile_ms = 10000;
 }
 
 /* K_CMD: a command; the key may be repeated, each line adds one. */
@@ -87,6 +89,8 @@ static const struct key_def keys[] = {
 	{ "oom", "hook", K_CMD, OFF(oom_hooks), SZ(oom_hooks[0]), 0, 0 },
 	{ "oom", "hook_timeout", K_DURATION, OFF(oom_hook_timeout_ms), 0, 100, 3600 * 1000 },
 	{ "oom", "store_max", K_BYTES, OFF(oom_store_max), 0, 64 << 10, 1ull << 34 },
+	{ "trace", "suspect_profile", K_BOOL, OFF(trace_suspect_profile), 0, 0, 1 },
+	{ "trace", "suspect_profile_duration", K_DURATION, OFF(trace_suspect_profile_ms), 0, 100, 600 * 1000 },
 };
 
 #define MAX_HOOKS (sizeof(((struct fl_config *)0)->oom_hooks) / sizeof(((struct fl_config *)0)->oom_hooks[0]))
@@ -314,7 +318,8 @@ int config_validate(const struct fl_config *c, char *err, size_t errlen)
  * other key is read at start only. */
 static const char *const live_keys[] = { "interval", "save_interval", "client_idle_timeout", "top_processes",
 					  "max_units", "min_duration", "min_growth", "min_confidence",
-					  "windows", "horizon", "alert_interval", "alerts", "hook", "hook_timeout" };
+					  "windows", "horizon", "alert_interval", "alerts", "hook", "hook_timeout",
+					  "suspect_profile", "suspect_profile_duration" };
 
 static bool is_live(const char *name)
 {

@@ -44,6 +44,9 @@ struct fl_config {
 	uint64_t n_oom_hooks;
 	uint64_t oom_hook_timeout_ms;
 	uint64_t oom_store_max; /* bytes of STATE_DIR/oom.log */
+	/* [trace]: applied on reload */
+	uint64_t trace_suspect_profile;    /* 0 or 1 */
+	uint64_t trace_suspect_profile_ms; /* how long each profile traces */
 };
 
 #define FL_LEAK_WINDOWS 4

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "procfs.h"
 #include "snapshot.h"
+#include "suspect_profile.h"
 
 static struct ep_tag timer_tag = { EP_TIMER }, signal_tag = { EP_SIGNAL }, ring_tag = { EP_RING };
 
@@ -201,6 +202,7 @@ void daemon_snapshot(struct daemon *d)
 	}
 	leak_watch_round(&d->leaks, &d->procs, &d->cgroups);
 	raise_leak_alerts(d);
+	suspect_profile_round(d);
 	d->stats.orphan_threads += counts.orphan_threads;
 	d->stats.snapshots++;
 	dt = now_us() - t0;
@@ -256,6 +258,8 @@ static void reload(struct daemon *d)
 	d->cfg.leak_horizon_ms = next.leak_horizon_ms;
 	d->cfg.leak_alert_interval_ms = next.leak_alert_interval_ms;
 	d->cfg.leak_alerts = next.leak_alerts;
+	d->cfg.trace_suspect_profile = next.trace_suspect_profile;
+	d->cfg.trace_suspect_profile_ms = next.trace_suspect_profile_ms;
 	leak_params_from_config(&d->cfg, &d->leaks.params);
 	log_info("reloaded %s: interval %llu ms", d->config_path, (unsigned long long)d->cfg.interval_ms);
 	notify_ready(d);

@@ -19,7 +19,8 @@ void proctab_set_max_bytes(struct proctab *t, uint64_t max_bytes)
 
 size_t proc_cost(const struct proc *p)
 {
-	return sizeof(*p) + history_bytes(&p->hist) + (p->cmdline ? strlen(p->cmdline) + 1 : 0);
+	return sizeof(*p) + history_bytes(&p->hist) + (p->cmdline ? strlen(p->cmdline) + 1 : 0) +
+	       (p->growth_profile ? strlen(p->growth_profile) + 1 : 0);
 }
 
 static void proc_free(struct proctab *t, struct proc *p)
@@ -27,7 +28,16 @@ static void proc_free(struct proctab *t, struct proc *p)
 	t->mem_bytes -= proc_cost(p);
 	history_free(&p->hist);
 	free(p->cmdline);
+	free(p->growth_profile);
 	free(p);
+}
+
+void proctab_set_growth_profile(struct proctab *t, struct proc *p, char *json)
+{
+	t->mem_bytes -= proc_cost(p);
+	free(p->growth_profile);
+	p->growth_profile = json;
+	t->mem_bytes += proc_cost(p);
 }
 
 void proctab_set_cmdline(struct proctab *t, struct proc *p, char *cmdline)
@@ -328,6 +338,9 @@ struct proc *proctab_restore(struct proctab *t, struct proc *tmpl)
 	*p = *tmpl;
 	memset(&p->hh, 0, sizeof(p->hh));
 	p->exit_prev = p->exit_next = NULL;
+	/* Not kept in the state file: a restored process starts without one. */
+	p->growth_profile = NULL;
+	p->profile_state = PROFILE_NONE;
 	p->round = 0;
 	p->missed_rounds = 0;
 	p->first_seen_ms = p->last_seen_ms = t->now_ms;

@@ -90,6 +90,11 @@ struct proc {
 	 * none yet): a new suspect, and an exhaustion within the horizon. */
 	uint32_t leak_alerted_suspect;
 	uint32_t leak_alerted_exhaustion;
+	/* [trace] suspect_profile: the growth trace taken the first time the
+	 * process became a leak suspect (the trace reply's data as JSON text),
+	 * and where that stands (enum proc_profile). */
+	char *growth_profile;
+	uint8_t profile_state;
 	struct proc *exit_prev, *exit_next; /* exited list, oldest first */
 };
 
@@ -134,6 +139,10 @@ void proctab_free(struct proctab *t);
 
 /* Bytes one record takes (struct, history, command line). */
 size_t proc_cost(const struct proc *p);
+enum proc_profile { PROFILE_NONE = 0, PROFILE_RUNNING, PROFILE_DONE, PROFILE_FAILED };
+
+/* Sets p->growth_profile (takes ownership), keeping the memory count right. */
+void proctab_set_growth_profile(struct proctab *t, struct proc *p, char *json);
 /* Sets p->cmdline (takes ownership), keeping the memory count right. */
 void proctab_set_cmdline(struct proctab *t, struct proc *p, char *cmdline);
 

@@ -153,6 +153,7 @@ json_object *report_proc_detail(const struct proc *p, const struct cgcache *cg, 
 	ADD(o, "peak_rss", U64(p->peak_rss));
 	ADD(o, "first_seen", U64(p->first_seen_wall));
 	ADD(o, "mapping_syscalls", p->has_mm ? report_mm_stats(&p->mm) : NULL);
+	ADD(o, "growth_profile", p->growth_profile ? json_tokener_parse(p->growth_profile) : NULL);
 	if (p->state == PROC_EXITED) {
 		json_object *e = json_object_new_object();
 

@@ -53,6 +53,9 @@ struct trace {
 	int nprocs;
 	struct trace_proc procs[TRACE_MAX_PIDS];
 	json_object *warnings; /* array of strings */
+	/* A trace faultlined started itself: the process record it is for. */
+	uint32_t owner_tgid;
+	uint64_t owner_start_ns;
 	struct trace *next;
 };
 
