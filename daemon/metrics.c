@@ -127,7 +127,10 @@ static void unit_labels(FILE *f, const struct unit *u)
 
 enum unit_metric { UM_PROCS, UM_RSS, UM_SWAP, UM_MINFLT, UM_MAJFLT, UM_GROWTH, UM_SUSPECTS };
 
-static void render_units(FILE *f, struct unit **units, size_t n)
+/* units[0..n) are exported in full; OOM counts go out for every unit in
+ * units[0..all): a unit whose process was just killed is small, and the
+ * kill must not vanish behind the max_units cap. */
+static void render_units(FILE *f, struct unit **units, size_t n, size_t all)
 {
 	static const struct {
 		const char *name, *type, *help;
@@ -177,7 +180,7 @@ static void render_units(FILE *f, struct unit **units, size_t n)
 	}
 	family(f, "faultline_oom_kills_total", "counter",
 	       "OOM kills by the victim's unit and the constraint (memcg: a cgroup limit, global: the whole machine).");
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < all; i++) {
 		for (int k = 0; k < UNIT_OOM_KINDS; k++) {
 			if (!units[i]->oom[k].constraint[0])
 				continue;
@@ -347,7 +350,7 @@ int metrics_render(FILE *f, const struct metrics_input *in)
 	family(f, "faultline_units_not_exported", "gauge",
 	       "Units left out of the per-unit series (the smallest by RSS beyond metrics.max_units).");
 	u64_line(f, "faultline_units_not_exported", nunits - shown);
-	render_units(f, units, shown);
+	render_units(f, units, shown, nunits);
 	free(units);
 
 	nprocs = pick_processes(in->procs, in->limits.top_processes, &procs);

@@ -193,12 +193,17 @@ static void units_capped_largest_first(void **state)
 	char *t;
 
 	fill(fx, 50, 10);
+	/* a unit with no process left, whose kill must still be exported */
+	units_agg_oom(&fx->ua, "/system.slice/victim.service", "memcg", 2000);
 	fx->in.limits.max_units = 4;
 	t = render(fx);
 	check_exposition(t);
 	assert_int_equal(count_prefix(t, "faultline_unit_processes{"), 4);
-	assert_non_null(strstr(t, "faultline_units_not_exported 6\n"));
-	assert_non_null(strstr(t, "faultline_units_tracked 10\n"));
+	assert_non_null(strstr(t, "faultline_units_not_exported 7\n"));
+	assert_non_null(strstr(t, "faultline_units_tracked 11\n"));
+	assert_non_null(strstr(t, "faultline_oom_kills_total{unit=\"victim.service\",slice=\"system.slice\","
+				  "cgroup=\"/system.slice/victim.service\",constraint=\"memcg\"} 1\n"));
+	assert_null(strstr(t, "faultline_unit_processes{unit=\"victim.service\""));
 	/* svc1 holds the grower (pid 1): the largest unit by far */
 	assert_non_null(strstr(t, "faultline_unit_processes{unit=\"svc1.service\""));
 	free(t);
