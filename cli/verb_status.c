@@ -83,6 +83,18 @@ int verb_status(struct cli *cli, int argc, char **argv)
 	       fmt_count((double)jget_u64(procs, "exits_vanished"), b, sizeof(b)));
 	print_limits(jget(d, "limits"));
 	print_state(jget(d, "state"));
+	{
+		json_object *m = jget(d, "metrics");
+		const char *listen = jget_str(m, "listen", NULL), *textfile = jget_str(m, "textfile", NULL);
+
+		if (listen)
+			printf("metrics     http://%s/metrics (%llu scrapes, %llu units)\n", listen,
+			       (unsigned long long)jget_u64(m, "scrapes"), (unsigned long long)jget_u64(m, "units"));
+		if (textfile)
+			printf("textfile    %s (%llu written, %llu failed)\n", textfile,
+			       (unsigned long long)jget_u64(m, "textfile_writes"),
+			       (unsigned long long)jget_u64(m, "textfile_errors"));
+	}
 	printf("probes\n");
 	probes = jget(d, "probes");
 	for (size_t i = 0; probes && i < json_object_array_length(probes); i++) {

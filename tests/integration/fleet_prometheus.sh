@@ -32,6 +32,8 @@ fl_wait_snapshots 2
 check_cmd "promtool check metrics passes on the textfile" sh -c "promtool check metrics <'$textdir/faultline.prom'"
 check_eq "no temporary file left next to the textfile" "faultline.prom" "$(ls "$textdir")"
 check_eq "the textfile is readable by node_exporter's user (0644)" 644 "$(stat -c %a "$textdir/faultline.prom")"
+check_cmd "faultline status names the endpoint" grep -q "^metrics     http://$FL_METRICS/metrics" <<<"$(fl status)"
+check_cmd "and the textfile" grep -q "^textfile    $textdir/faultline.prom" <<<"$(fl status)"
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://$FL_METRICS/nothing")
 check_eq "other paths are 404" 404 "$code"
 
