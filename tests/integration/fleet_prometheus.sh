@@ -124,8 +124,9 @@ v=$(fl_prom_value "faultline_events_total{job=\"faultline\",kind=\"oom\"}") || t
 check_ge "the health series count the OOM event" 1 "$v"
 v=$(fl_prom_value "up{job=\"faultline\"}") || true
 check_eq "Prometheus still scrapes faultlined without errors" 1 "$v"
-snaps=$(fl_json status | jq .snapshots.count)
+# Prometheus first: the daemon's own count, read after, can only be ahead.
 v=$(fl_prom_value "faultline_snapshots_total{job=\"faultline\"}") || true
+snaps=$(fl_json status | jq .snapshots.count)
 check_cmd "snapshots_total ($v) is the daemon's own count ($snaps) or a few behind" \
 	awk -v a="$v" -v b="$snaps" 'BEGIN { exit !(a <= b && a >= b - 20) }'
 check_ge "status counts the scrapes" 5 "$(fl_json status | jq .metrics.scrapes)"
