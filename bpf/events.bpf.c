@@ -413,6 +413,13 @@ int mark_victim_tp(struct trace_event_raw_mark_victim *ctx)
 		e->oom_score_adj = BPF_CORE_READ(ctx, oom_score_adj);
 		e->victim_uid = BPF_CORE_READ(ctx, uid);
 	}
+	/* The name, where the record has it (a __data_loc string: offset in
+	 * the low 16 bits, from the start of the record). */
+	if (bpf_core_field_exists(ctx->__data_loc_comm)) {
+		__u32 loc = BPF_CORE_READ(ctx, __data_loc_comm);
+
+		bpf_probe_read_kernel_str(e->victim_comm, sizeof(e->victim_comm), (void *)ctx + (loc & 0xffff));
+	}
 	submit(e, true);
 	return 0;
 }

@@ -29,6 +29,7 @@ static void usage(FILE *f)
 		"  -f, --foreground      stay in the foreground (systemd runs it this way)\n"
 		"  -v, --verbose         debug logging\n"
 		"      --check-config    read the config, report problems, exit\n"
+		"      --oom-tracepoint  OOM kills from the classic tracepoint, not tp_btf\n"
 		"  -V, --version\n"
 		"  -h, --help\n\n"
 		"Exit status: 0 stopped cleanly, 1 start-up failed (the message says why),\n"
@@ -101,6 +102,7 @@ int main(int argc, char **argv)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "check-config", no_argument, NULL, 'C' },
+		{ "oom-tracepoint", no_argument, NULL, 'O' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -126,6 +128,7 @@ int main(int argc, char **argv)
 		case 'f': foreground = true; break;
 		case 'v': log_max_level = LOG_DEBUG; break;
 		case 'C': check_only = true; break;
+		case 'O': probes_oom_tracepoint = true; break;
 		case 'V': printf("faultlined %s\n", FAULTLINE_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;

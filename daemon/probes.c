@@ -104,6 +104,8 @@ int probes_check(char *err, size_t errlen)
 	return 0;
 }
 
+bool probes_oom_tracepoint;
+
 static void add_desc(struct probes *p, const char *name, const char *how, bool attached)
 {
 	if (p->ndesc < PROBES_MAX_DESC)
@@ -152,7 +154,7 @@ int probes_open(struct probes *p, const struct fl_config *c, probes_event_fn fn,
 		return r;
 
 	vmlinux = btf__load_vmlinux_btf();
-	oom_btf = btf_has_tp(vmlinux, "mark_victim");
+	oom_btf = btf_has_tp(vmlinux, "mark_victim") && !probes_oom_tracepoint;
 	btf__free(vmlinux);
 
 	/* CO-RE against vmlinux BTF only. Left to itself libbpf also walks the

@@ -43,6 +43,10 @@ struct probes {
  * tracefs (mounted here if it is not). */
 int probes_check(char *err, size_t errlen);
 
+/* Use the classic oom/mark_victim tracepoint even where tp_btf works (the
+ * fallback, for comparison and its tests). Set before probes_open. */
+extern bool probes_oom_tracepoint;
+
 int probes_open(struct probes *p, const struct fl_config *c, probes_event_fn fn, void *ctx,
 		char *err, size_t errlen);
 void probes_close(struct probes *p);
