@@ -209,7 +209,10 @@ void oom_on_event(struct daemon *d, const struct fl_oom_event *e)
 		c.constraint_cgroup = memcg_path(d, e->levels[c.level].id, 0);
 	else
 		meminfo_read("/proc/meminfo", &c.mem_total, &c.mem_available);
-	c.victim_cmdline = cmdline = procfs_cmdline("/proc", e->hdr.tgid);
+	/* Only if /proc/PID is this process (see procfs_is_process). */
+	if (procfs_is_process("/proc", e->hdr.tgid, e->victim_start_ns ? e->victim_start_ns
+									: victim ? victim->key.start_ns : 0))
+		c.victim_cmdline = cmdline = procfs_cmdline("/proc", e->hdr.tgid);
 
 	rec = oom_record_build(&c);
 	free(cmdline);

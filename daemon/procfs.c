@@ -78,3 +78,33 @@ const char *cgroup_unit_name(const char *path)
 		return "-";
 	return slash + 1;
 }
+
+bool procfs_is_process(const char *proc_root, pid_t pid, uint64_t start_ns)
+{
+	char path[128], buf[1024], *p;
+	unsigned long long ticks;
+	long hz = sysconf(_SC_CLK_TCK);
+	ssize_t n;
+	int fd, field;
+
+	snprintf(path, sizeof(path), "%s/%d/stat", proc_root, (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0 || hz <= 0)
+		return false;
+	buf[n] = 0;
+	/* After the comm (which may hold spaces and parentheses). */
+	p = strrchr(buf, ')');
+	if (!p)
+		return false;
+	for (field = 2; field < 22 && p; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p + 1, "%llu", &ticks) != 1)
+		return false;
+	uint64_t want = start_ns / (1000000000ull / (uint64_t)hz);
+
+	return ticks + 1 >= want && ticks <= want + 1;
+}

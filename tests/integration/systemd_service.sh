@@ -181,7 +181,10 @@ done
 check_cmd "a broken config is refused with file:line ($refused)" grep -q 'faultlined.conf:3: unknown key' <<<"$refused"
 check_eq "the old interval stays" 250 "$(sd /usr/local/bin/faultline --json status | jq .interval_ms)"
 check_eq "same process, still active" "$pid active" "$(mainpid) $(sd systemctl is-active $unit)"
-printf '[daemon]\ninterval = 250ms\n' | sd tee /etc/faultline/faultlined.conf >/dev/null
+# From the restarts on, an OOM hook too: it runs inside the sandbox, as the
+# service user, where the state directory is the one place it may write.
+printf '[daemon]\ninterval = 250ms\n[oom]\nhook = echo "$FAULTLINE_ID $FAULTLINE_VICTIM_PID $(id -un)" >>/var/lib/faultline/hook-ran\n' |
+	sd tee /etc/faultline/faultlined.conf >/dev/null
 
 # --- restarts --------------------------------------------------------------
 # wait_restart OLD_PID: a new main pid, active, answering.
@@ -225,8 +228,22 @@ check_cmd "the OOM kill is in the journal at priority crit" test -n "$oom"
 # The BPF side reports global pids, as the kernel's own log does.
 victim=$(jq -r .MESSAGE <<<"$oom" | sed -n 's/.*(pid \([0-9]*\).*/\1/p')
 check_cmd "the kernel logged the same kill (pid $victim)" sh -c "dmesg | grep -q 'Killed process $victim (python3)'"
-fields=$(jq -r 'keys[] | select(startswith("FAULTLINE_"))' <<<"$oom" | tr '\n' ' ')
-echo "# FAULTLINE_* fields in the entry: ${fields:-none yet}"
+fields=$(jq -r 'keys[] | select(startswith("FAULTLINE_"))' <<<"$oom" | wc -l)
+echo "# $fields FAULTLINE_* fields in the entry"
+check_eq "the entry: stable MESSAGE_ID, priority crit" "024dfbaec32d4a85a9bd633d92ce81f4 2" \
+	"$(jq -r '"\(.MESSAGE_ID) \(.PRIORITY)"' <<<"$oom")"
+check_eq "the entry: the record's fields (victim, constraint and its limit)" "$victim python3 memcg 33554432" \
+	"$(jq -r '"\(.FAULTLINE_VICTIM_PID) \(.FAULTLINE_VICTIM_COMM) \(.FAULTLINE_CONSTRAINT_KIND) \(.FAULTLINE_CONSTRAINT_LIMIT)"' <<<"$oom")"
+check_cmd "the message names the cgroup and its limit" grep -q "in /system.slice/fl-oom-victim.service, limit 32 MiB, triggered by python3" <<<"$(jq -r .MESSAGE <<<"$oom")"
+echo "# MESSAGE=$(jq -r .MESSAGE <<<"$oom")"
+oomid=$(jq -r .FAULTLINE_ID <<<"$oom")
+check_eq "faultline oom inside lists the same record" "$victim" \
+	"$(sd /usr/local/bin/faultline --json oom show "$oomid" | jq .victim.pid)"
+check_cmd "the record file is in the state directory" sd test -s /var/lib/faultline/oom.log
+for i in $(seq 1 50); do sd grep -q "^$oomid $victim " /var/lib/faultline/hook-ran 2>/dev/null && break; sleep 0.1; done
+check_eq "the hook ran inside the sandbox as the service user, with the record" "$oomid $victim faultline" \
+	"$(sd grep "^$oomid $victim " /var/lib/faultline/hook-ran 2>/dev/null)"
+check_cmd "its exit status is in the journal" jwait "hook for OOM record $oomid \(pid [0-9]+\) exited with status 0"
 sd systemctl reset-failed fl-oom-victim.service 2>/dev/null
 
 # --- socket activation on demand ------------------------------------------

@@ -10,11 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hooks.h"
 #include "meminfo.h"
 #include "oom_record.h"
+#include "procfs.h"
 
 #define PS 4096
 #define T0 1700000000u
@@ -361,6 +363,31 @@ static void meminfo_prepared(void **state)
 	assert_true(meminfo_read("/nonexistent", &total, &avail) < 0);
 }
 
+/* /proc/PID is the victim only if it started when the victim did. */
+static void proc_identity_by_start_time(void **state)
+{
+	char root[] = "/tmp/fl-proc.XXXXXX", dir[64], file[96];
+	long hz = sysconf(_SC_CLK_TCK);
+	uint64_t tick_ns = 1000000000ull / (uint64_t)hz;
+	FILE *f;
+
+	assert_non_null(mkdtemp(root));
+	snprintf(dir, sizeof(dir), "%s/123", root);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(file, sizeof(file), "%s/stat", dir);
+	f = fopen(file, "w");
+	/* A comm with spaces and a ')' of its own; starttime (field 22) 500. */
+	fputs("123 (a) b c) S 1 123 123 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 500 1000 50 184467\n", f);
+	fclose(f);
+	assert_true(procfs_is_process(root, 123, 500 * tick_ns));
+	assert_true(procfs_is_process(root, 123, 500 * tick_ns + tick_ns / 2));
+	assert_false(procfs_is_process(root, 123, 700 * tick_ns));
+	assert_false(procfs_is_process(root, 124, 500 * tick_ns));
+	unlink(file);
+	rmdir(dir);
+	rmdir(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -374,6 +401,7 @@ int main(void)
 		cmocka_unit_test(fields_for_journal_and_hooks),
 		cmocka_unit_test(hook_environment),
 		cmocka_unit_test(meminfo_prepared),
+		cmocka_unit_test(proc_identity_by_start_time),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
