@@ -20,6 +20,10 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* 1 in sample_every allocations is recorded (set before load). */
 const volatile __u32 sample_every = 1;
+/* faultlined's pid namespace when it is not the initial one (a container):
+ * the pids it is asked about are numbers in that namespace. */
+const volatile __u64 pidns_dev = 0;
+const volatile __u64 pidns_ino = 0;
 
 /* The traced tgids. */
 struct {
@@ -98,6 +102,19 @@ static __always_inline void count_drop(__u32 what)
 		*n += 1;
 }
 
+/* The current process's tgid as faultlined numbers it; 0 when it lives
+ * outside faultlined's pid namespace (never traced then). */
+static __always_inline __u32 current_tgid(void)
+{
+	struct bpf_pidns_info ns = {};
+
+	if (!pidns_ino)
+		return bpf_get_current_pid_tgid() >> 32;
+	if (bpf_get_ns_current_pid_tgid(pidns_dev, pidns_ino, &ns, sizeof(ns)))
+		return 0;
+	return ns.tgid;
+}
+
 static __always_inline bool traced(__u32 tgid)
 {
 	return bpf_map_lookup_elem(&targets, &tgid) != NULL;
@@ -136,7 +153,7 @@ static long vma_kind_cb(struct task_struct *task, struct vm_area_struct *vma, vo
 SEC("tp_btf/page_fault_user")
 int BPF_PROG(trace_fault, unsigned long address, struct pt_regs *regs, unsigned long error_code)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 tgid = current_tgid();
 	struct fl_trace_key k = {};
 	struct fl_trace_val *v;
 	struct mm_struct *mm;
@@ -190,7 +207,7 @@ static __always_inline void count_mapping(void *ctx, __u32 view, __u32 kind, __u
 	struct fl_trace_key k = {};
 	struct fl_trace_val *v;
 
-	k.tgid = bpf_get_current_pid_tgid() >> 32;
+	k.tgid = current_tgid();
 	k.view = view;
 	k.kind = kind;
 	k.stack_id = user_stack(ctx);
@@ -209,7 +226,7 @@ int trace_brk(struct trace_event_raw_sys_enter *ctx)
 {
 	__u64 want = ctx->args[0], cur;
 
-	if (!traced(bpf_get_current_pid_tgid() >> 32))
+	if (!traced(current_tgid()))
 		return 0;
 	cur = BPF_CORE_READ(bpf_get_current_task_btf(), mm, brk);
 	if (!want || PAGE_ALIGN(want) <= PAGE_ALIGN(cur))
@@ -226,7 +243,7 @@ int trace_mmap(struct trace_event_raw_sys_exit *ctx)
 	struct pt_regs *regs;
 	__u64 len, flags;
 
-	if (IS_ERR_VALUE(ctx->ret) || !traced(bpf_get_current_pid_tgid() >> 32))
+	if (IS_ERR_VALUE(ctx->ret) || !traced(current_tgid()))
 		return 0;
 	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 	len = PAGE_ALIGN(PT_REGS_PARM2_CORE_SYSCALL(regs));
@@ -286,7 +303,7 @@ static __always_inline int alloc_return(struct pt_regs *ctx)
 	if (!ptr)
 		goto out;
 	la.size = p->size;
-	la.key.tgid = id >> 32;
+	la.key.tgid = current_tgid();
 	la.key.stack_id = p->stack_id;
 	la.key.view = FL_TV_MALLOC;
 	la.key.sp_word = p->sp_word;
@@ -295,7 +312,7 @@ static __always_inline int alloc_return(struct pt_regs *ctx)
 		goto out;
 	__sync_fetch_and_add(&v->count, 1);
 	__sync_fetch_and_add(&v->bytes, p->size);
-	ak.tgid = id >> 32;
+	ak.tgid = la.key.tgid;
 	ak.ptr = ptr;
 	if (bpf_map_update_elem(&allocs, &ak, &la, BPF_ANY)) {
 		count_drop(FL_TD_ALLOCS_FULL);
@@ -324,7 +341,7 @@ int BPF_KPROBE(trace_calloc, __u64 n, __u64 size)
 SEC("uprobe")
 int BPF_KPROBE(trace_realloc, __u64 ptr, __u64 size)
 {
-	forget_block(bpf_get_current_pid_tgid() >> 32, ptr);
+	forget_block(current_tgid(), ptr);
 	return alloc_enter(ctx, size);
 }
 
@@ -337,6 +354,6 @@ int BPF_KRETPROBE(trace_alloc_ret)
 SEC("uprobe")
 int BPF_KPROBE(trace_free, __u64 ptr)
 {
-	forget_block(bpf_get_current_pid_tgid() >> 32, ptr);
+	forget_block(current_tgid(), ptr);
 	return 0;
 }

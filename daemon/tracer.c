@@ -6,11 +6,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "procmaps.h"
 #include "trace.skel.h"
+
+/* The initial pid namespace's inode number (include/linux/proc_ns.h). */
+#define PROC_PID_INIT_INO 0xEFFFFFFCu
 
 static void warn(struct trace *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void warn(struct trace *t, const char *fmt, ...)
@@ -102,6 +106,13 @@ int tracer_attach(struct trace *t, char *err, size_t errlen)
 		return r;
 	}
 	s->rodata->sample_every = t->sample_every ? t->sample_every : 1;
+	/* Inside a pid namespace (a container, a test's systemd) the pids we
+	 * were given are that namespace's: the programs translate. */
+	struct stat ns;
+	if (stat("/proc/self/ns/pid", &ns) == 0 && ns.st_ino != PROC_PID_INIT_INO) {
+		s->rodata->pidns_dev = ns.st_dev;
+		s->rodata->pidns_ino = ns.st_ino;
+	}
 	bpf_program__set_autoload(s->progs.trace_fault, t->what & FL_TV_FAULTS);
 	bpf_program__set_autoload(s->progs.trace_brk, t->what & FL_TV_BRK);
 	bpf_program__set_autoload(s->progs.trace_mmap, t->what & FL_TV_MMAP);

@@ -148,6 +148,35 @@ for i in $(seq 1 40); do
 	sleep 0.1
 done
 check_cmd "a 96 MiB mmap inside the sandboxed service's view shows up as an event" test -n "$big"
+# An on-demand trace works under the sandbox: its programs load and attach
+# with the unit's capabilities, and the pids it is given are this pid
+# namespace's. Where a process's maps are closed to the faultline user, the
+# frames stay addresses and the reply says why. The grower waits on a file
+# so the trace is on first.
+sd sh -c 'python3 -c "
+import mmap, os, time
+while not os.path.exists(\"/tmp/trace-go\"): time.sleep(0.05)
+m = mmap.mmap(-1, 16 << 20)
+for i in range(0, 16 << 20, 4096): m[i] = 1
+time.sleep(0.3)" >/dev/null 2>&1 & echo $! >/tmp/trace-pid'
+tpid=$(sd cat /tmp/trace-pid)
+sd /usr/local/bin/faultline --json trace "$tpid" --for 20s --what faults,mmap >"$FL_TMP/sd-trace.json" 2>&1 &
+tcli=$!
+for i in $(seq 1 100); do
+	[ "$(sd /usr/local/bin/faultline --json status | jq .traces.running)" = 1 ] && break
+	sleep 0.1
+done
+sd touch /tmp/trace-go
+wait "$tcli"
+check_eq "faultline trace under the hardened unit: it ends when the process exits" all_exited \
+	"$(jq -r .ended "$FL_TMP/sd-trace.json")"
+check_cmd "its page faults were traced (16 MiB is 4096 pages: $(jq '.processes[0].views.faults.pages' "$FL_TMP/sd-trace.json"))" \
+	test "$(jq '.processes[0].views.faults.pages' "$FL_TMP/sd-trace.json")" -ge 4096
+check_cmd "and its 16 MiB mmap" test "$(jq '.processes[0].views.mmap.bytes' "$FL_TMP/sd-trace.json")" -ge $((16 << 20))
+check_cmd "its mmap's frames are symbolized, or the reply says why not ($(jq -r '.processes[0].symbols' "$FL_TMP/sd-trace.json"))" \
+	jq -e '(.processes[0].symbols == "ok" and ([.processes[0].views.mmap.stacks[].frames[] | select(.symbol)] | length > 0))
+		or (.processes[0].symbols | startswith("addresses only")) and (.warnings | any(test("CAP_SYS_PTRACE")))' \
+	"$FL_TMP/sd-trace.json"
 
 # --- access ----------------------------------------------------------------
 check_cmd "status works for root" sd /usr/local/bin/faultline status >/dev/null
