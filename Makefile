@@ -78,6 +78,8 @@ CLI_OBJS    := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRCS))
 
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+BENCH_SRCS  := $(wildcard tests/bench/*.c)
+BENCH_BINS  := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 WL_SRCS     := $(wildcard tests/workloads/*.c)
 WL_BINS     := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(WL_SRCS))
 # grow_paths (growth attribution): a PIE with frame pointers linked against a
@@ -150,6 +152,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libfaultlined.a $(BUILD)/libfaultline-
 	$(call msg,CC,$@)$(CC) $(CFLAGS) $(LDFLAGS) $< $(BUILD)/libfaultlined.a \
 		$(BUILD)/libfaultline-cli.a $(LDLIBS_DAEMON) -lcmocka -o $@
 
+# Microbenchmarks of the daemon's pure code (make bench runs them).
+$(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libfaultlined.a
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)$(CC) $(CFLAGS) $(LDFLAGS) $< $(BUILD)/libfaultlined.a $(LDLIBS_DAEMON) -o $@
+
 $(BUILD)/workloads/%: tests/workloads/%.c $(wildcard tests/workloads/*.h)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)$(CC) -O2 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE $< -o $@ -lm
@@ -204,7 +211,7 @@ check-unit: all $(UNIT_BINS)
 check-integration: all $(FUZZ_BINS)
 	@BUILD=$(BUILD) FL_SANITIZED=$(SANITIZE) bash tests/run.sh integration
 
-bench: deps all
+bench: deps all $(BENCH_BINS)
 	@bash tests/bench/run.sh $(BUILD)
 	@bash tests/bench/metrics.sh $(BUILD)
 	@bash tests/bench/trace.sh $(BUILD)

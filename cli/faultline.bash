@@ -78,6 +78,13 @@ _faultline() {
 	exited | events)
 		COMPREPLY=($(compgen -W '-n' -- "$cur"))
 		;;
+	leaks)
+		if [[ $prev == -p ]]; then
+			COMPREPLY=($(compgen -W "$(command ls /proc | grep -E '^[0-9]+$')" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W '--all -n -p' -- "$cur"))
+		fi
+		;;
 	oom)
 		# `oom show ID`: the ids come from the daemon.
 		if [[ ${words[cword - 1]} == show ]]; then

@@ -43,6 +43,12 @@ json_object *leak_alert_event(const struct proc *p, enum leak_alert_kind kind, c
 	json_object_object_add(ev, "comm", json_object_new_string(p->comm));
 	json_object_object_add(ev, "cgroup", path ? json_object_new_string(path) : NULL);
 	json_object_object_add(ev, "leak", report_leak(&p->leak));
+	{
+		char msg[512];
+
+		leak_alert_message(p, kind, msg, sizeof(msg));
+		json_object_object_add(ev, "message", json_object_new_string(msg));
+	}
 	return ev;
 }
 

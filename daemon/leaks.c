@@ -151,6 +151,10 @@ static size_t index_at(const struct series *S, double from_t)
 	return i;
 }
 
+/* Points for the reported rates (windows, the recent check): they decide
+ * little, so they get a cheaper fit than the growth itself. */
+#define WINDOW_POINTS 12
+
 static void windows(const struct series *S, const struct leak_params *prm, struct leak_verdict *v)
 {
 	double now = S->t[S->n - 1];
@@ -165,7 +169,7 @@ static void windows(const struct series *S, const struct leak_params *prm, struc
 		lw->covered_s = (uint32_t)(now - S->t[from]);
 		lw->samples = (uint32_t)(S->n - from);
 		if (lw->samples >= 3) {
-			trend_theil_sen(S->t + from, S->lo + from, S->n - from, &f);
+			trend_theil_sen_points(S->t + from, S->lo + from, S->n - from, WINDOW_POINTS, &f);
 			lw->slope = f.slope;
 		}
 	}
@@ -174,12 +178,32 @@ static void windows(const struct series *S, const struct leak_params *prm, struc
 static int leak_analyse_merged(const struct hist_sample *s, size_t n, const struct leak_params *prm,
 			       struct leak_verdict *v);
 
+/* No growth, fall or plateau worth the name: reserved-only when the VM grew
+ * by more than file mappings explain, else steady. */
+static void quiet_class(const struct hist_sample *s, size_t n, const struct leak_params *prm, const struct series *S,
+			struct leak_verdict *v, double min_lo)
+{
+	double rise = fmax(0, S->y[n - 1] - min_lo);
+	int64_t file_growth = ((int64_t)s[n - 1].file_kb - (int64_t)s[0].file_kb) * 1024;
+	char a[32], b[32];
+
+	if (v->vm_delta - file_growth >= (int64_t)prm->min_growth) {
+		v->cls = LEAK_RESERVED_ONLY;
+		snprintf(v->reason, sizeof(v->reason), "VM grew %s, anon+swap only %s: reserved, not used",
+			 hbytes((double)v->vm_delta, a, sizeof(a)), hbytes(rise, b, sizeof(b)));
+	} else {
+		v->cls = LEAK_STEADY;
+		snprintf(v->reason, sizeof(v->reason), "anon+swap within %s of its low over %s",
+			 hbytes(rise, a, sizeof(a)), hdur(S->t[n - 1], b, sizeof(b)));
+	}
+}
+
 int leak_analyse(const struct hist_sample *s, size_t n, const struct leak_params *prm, struct leak_verdict *v)
 {
 	static __thread struct series S;
 	char a[32], b[32], c[32];
 	size_t start, lb, last;
-	double now, tol, base_tol, flat_min, span_g, end_level, grown, fall_recent, total_rise, min_lo, conf;
+	double now, tol, base_tol, flat_min, max_hi, span_g, end_level, grown, fall_recent, total_rise, min_lo, conf;
 	double dur, floors = 0, ends = 0;
 	struct trend_fit fit, recent = { 0 };
 	struct trend_slices sl;
@@ -210,6 +234,23 @@ int leak_analyse(const struct hist_sample *s, size_t n, const struct leak_params
 	}
 	last = n - 1;
 	now = S.t[last];
+	min_lo = S.lo[0];
+	max_hi = S.hi[0];
+	for (size_t i = 1; i < n; i++) {
+		min_lo = S.lo[i] < min_lo ? S.lo[i] : min_lo;
+		max_hi = S.hi[i] > max_hi ? S.hi[i] : max_hi;
+	}
+	/* Most processes never move by half the minimum growth: then nothing
+	 * can rise, fall or level off enough to count, and the class is
+	 * steady or reserved-only whatever the fit says (same tests as below,
+	 * without the fits). */
+	if (max_hi - min_lo < fmax(4 * fmax(64 << 10, prm->min_growth / 64.0), prm->min_growth / 2.0)) {
+		trend_theil_sen_points(S.t, S.lo, n, WINDOW_POINTS, &fit);
+		v->slope = fit.slope;
+		v->growth_start = s[last].t;
+		quiet_class(s, n, prm, &S, v, min_lo);
+		return 0;
+	}
 	/* Below tol the floor counts as flat: jitter, not growth. The jitter
 	 * is read off the newest (densest) samples: a steady leak's steps are
 	 * one interval's growth, far below what a flat stretch must gain. */
@@ -240,15 +281,12 @@ int leak_analyse(const struct hist_sample *s, size_t n, const struct leak_params
 	 * sawtooth's current tooth starts right after its last fall. */
 	lb = index_at(&S, now - fmax(2 * span_g, prm->min_duration_s));
 	fall_recent = trend_largest_fall(S.hi, S.lo, lb, n);
-	min_lo = S.lo[0];
-	for (size_t i = 1; i < n; i++)
-		min_lo = fmin(min_lo, S.lo[i]);
 	total_rise = fmax(0, end_level - min_lo);
 	{
 		size_t r = index_at(&S, now - span_g / 3);
 
 		if (n - r >= 3)
-			trend_theil_sen(S.t + r, S.lo + r, n - r, &recent);
+			trend_theil_sen_points(S.t + r, S.lo + r, n - r, WINDOW_POINTS * 2, &recent);
 	}
 
 	rising = grown >= prm->min_growth && fit.slope > 0;
@@ -296,15 +334,8 @@ int leak_analyse(const struct hist_sample *s, size_t n, const struct leak_params
 		v->cls = LEAK_PLATEAU;
 		snprintf(v->reason, sizeof(v->reason), "grew %s, then flat for %s",
 			 hbytes(total_rise, a, sizeof(a)), hdur(now - S.t[j], b, sizeof(b)));
-	} else if (v->vm_delta - ((int64_t)s[last].file_kb - (int64_t)s[0].file_kb) * 1024 >=
-		   (int64_t)prm->min_growth) {
-		v->cls = LEAK_RESERVED_ONLY;
-		snprintf(v->reason, sizeof(v->reason), "VM grew %s, anon+swap only %s: reserved, not used",
-			 hbytes((double)v->vm_delta, a, sizeof(a)), hbytes(total_rise, b, sizeof(b)));
 	} else {
-		v->cls = LEAK_STEADY;
-		snprintf(v->reason, sizeof(v->reason), "anon+swap within %s of its low over %s",
-			 hbytes(total_rise, a, sizeof(a)), hdur(now, b, sizeof(b)));
+		quiet_class(s, n, prm, &S, v, min_lo);
 	}
 	return 0;
 }

@@ -63,10 +63,20 @@ double trend_median(const double *v, size_t n)
 
 void trend_theil_sen(const double *t, const double *y, size_t n, struct trend_fit *out)
 {
+	trend_theil_sen_points(t, y, n, TREND_TS_POINTS, out);
+}
+
+void trend_theil_sen_points(const double *t, const double *y, size_t n, size_t max_points, struct trend_fit *out)
+{
 	double slopes[TREND_TS_POINTS * (TREND_TS_POINTS - 1) / 2];
-	size_t idx[TREND_TS_POINTS], m = n < TREND_TS_POINTS ? n : TREND_TS_POINTS, np = 0, rising = 0;
+	size_t idx[TREND_TS_POINTS], m, np = 0, rising = 0;
 
 	memset(out, 0, sizeof(*out));
+	if (max_points > TREND_TS_POINTS)
+		max_points = TREND_TS_POINTS;
+	if (max_points < 2)
+		max_points = 2;
+	m = n < max_points ? n : max_points;
 	if (n < 2)
 		return;
 	/* Evenly spread picks, always keeping the first and the last point. */

@@ -19,8 +19,12 @@ struct trend_fit {
 	int pairs;
 };
 
-/* Theil–Sen slope of y over t (t strictly increasing), n >= 2. */
+/* Theil–Sen slope of y over t (t strictly increasing), n >= 2, from at most
+ * TREND_TS_POINTS points. */
 void trend_theil_sen(const double *t, const double *y, size_t n, struct trend_fit *out);
+/* The same from at most max_points (2..TREND_TS_POINTS) points: cheaper, for
+ * figures that are reported but decide nothing. */
+void trend_theil_sen_points(const double *t, const double *y, size_t n, size_t max_points, struct trend_fit *out);
 
 /* Suffix floor robust to one bad low: out[i] = the second-smallest of
  * lo[i..n-1] (the smallest when only one value is left). Non-decreasing. */

@@ -196,6 +196,16 @@ results=()
 bench fault-storm "$FAULT_TARGET" "$BUILD_DIR/workloads/fault_storm" "${fault_args[@]}"
 bench syscall-storm "$SYSCALL_TARGET" "$BUILD_DIR/workloads/syscall_storm" "${syscall_args[@]}"
 
+# The leak analysis runs for every live process once per interval: its cost
+# per process, as CPU time (a figure, not a verdict).
+echo "== leak analysis (tests/bench/bench_leaks.c)"
+if [ -x "$BUILD_DIR/bench/bench_leaks" ]; then
+	"$BUILD_DIR/bench/bench_leaks" | tee "$tmp/leaks.out"
+	results+=("$(sed -n 's/^RESULT /leak analysis: /p' "$tmp/leaks.out")")
+else
+	results+=("leak analysis: $BUILD_DIR/bench/bench_leaks not built (make bench builds it)")
+fi
+
 echo "== summary (median of per-pair with/without ratios)"
 printf '  %s\n' "${results[@]}"
 exit 0

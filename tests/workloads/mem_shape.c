@@ -15,7 +15,8 @@
  *
  * Prints "READY <pid> shape=S rate=R size=N start_ms=T" (T: CLOCK_REALTIME
  * milliseconds when the shape began), then runs until stdin reaches EOF,
- * SIGTERM/SIGINT, or --hold seconds. A plateau prints "FLAT t_ms=T" when it
+ * SIGTERM/SIGINT, or --hold seconds (--detached: stdin is ignored, for a
+ * service whose stdin is /dev/null). A plateau prints "FLAT t_ms=T" when it
  * reaches its size; a sawtooth prints "FALL n=N t_ms=T" at every fall.
  */
 #ifndef _GNU_SOURCE
@@ -38,12 +39,13 @@ static const char *const shape_names[] = { "leak", "mmap-leak", "plateau", "sawt
 
 static void usage(void)
 {
-	printf("Usage: %s --shape SHAPE [--rate BYTES] [--size BYTES] [--file PATH] [--hold SECONDS]\n"
+	printf("Usage: %s --shape SHAPE [--rate BYTES] [--size BYTES] [--file PATH] [--hold SECONDS] [--detached]\n"
 	       "\n"
 	       "SHAPE is one of: leak, mmap-leak, plateau, sawtooth, churn, constant, reserved, file\n"
 	       "(see the top of mem_shape.c). --rate is bytes per second (default 1M),\n"
 	       "--size the plateau/sawtooth/churn/constant/file size (default 64M).\n"
-	       "Holds until stdin reaches EOF, SIGTERM/SIGINT, or --hold elapses.\n",
+	       "Holds until stdin reaches EOF, SIGTERM/SIGINT, or --hold elapses;\n"
+	       "--detached ignores stdin.\n",
 	       wl_prog);
 }
 
@@ -72,10 +74,12 @@ static char *map_anon(size_t len)
 	return p;
 }
 
+static int detached;
+
 /* Sleeps one step, or returns 0 when told to stop (stdin EOF or a signal). */
 static int step_wait(uint64_t deadline_ns)
 {
-	struct pollfd pfd = { .fd = 0, .events = POLLIN };
+	struct pollfd pfd = { .fd = detached ? -1 : 0, .events = POLLIN };
 	uint64_t now = wl_now_ns();
 	char buf[256];
 
@@ -115,6 +119,7 @@ int main(int argc, char **argv)
 		{ "shape", required_argument, NULL, 's' }, { "rate", required_argument, NULL, 'r' },
 		{ "size", required_argument, NULL, 'z' },  { "file", required_argument, NULL, 'f' },
 		{ "hold", required_argument, NULL, 'H' },  { "help", no_argument, NULL, 'h' },
+		{ "detached", no_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t rate = 1 << 20, size = 64 << 20, per_step, deadline = 0, done = 0, falls = 0;
@@ -139,6 +144,7 @@ int main(int argc, char **argv)
 		case 'z': size = wl_opt_size("size", optarg); break;
 		case 'f': file = optarg; break;
 		case 'H': hold = wl_opt_seconds("hold", optarg); break;
+		case 'D': detached = 1; break;
 		case 'h': usage(); return 0;
 		default: wl_bad_option();
 		}
