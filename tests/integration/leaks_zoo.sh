@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # The workload zoo: nine memory shapes run at once under one daemon with
-# test-sized windows (growth must last 20 s and add 4 MiB). Every leaker
+# test-sized windows (growth must last 30 s and add 4 MiB). Every leaker
 # (steady, slow, through mmap) becomes a leak suspect with the rate /proc
 # shows; no other shape (plateau, sawtooth, churn, big constant, reserved
 # address space, page cache) is a suspect at any moment of its life.
 . "$(dirname "$0")/../lib/common.sh"
 
-MIN_DURATION=20
-RUN_S=${FL_ZOO_SECONDS:-62}
+# Every non-leak ramp must end well within MIN_DURATION: on a machine this
+# loaded, touching memory was seen to go as slow as 10 MiB/s, so the ramps are
+# at most 128 MiB and the workloads print when they ended (FLAT, FALL).
+MIN_DURATION=30
+RUN_S=${FL_ZOO_SECONDS:-70}
 cat >"$FL_TMP/leaks.conf" <<EOF
 [leaks]
 min_duration = ${MIN_DURATION}s
@@ -23,10 +26,10 @@ zoo=(
 	"leak      leak-suspect           --shape leak --rate 1M"
 	"slow      leak-suspect           --shape leak --rate 256K"
 	"mmap      leak-suspect           --shape mmap-leak --rate 1M"
-	"plateau   plateau                --shape plateau --rate 16M --size 64M"
-	"sawtooth  sawtooth               --shape sawtooth --rate 16M --size 96M"
-	"churn     sawtooth|steady        --shape churn --size 16M"
-	"constant  steady|plateau         --shape constant --size 256M"
+	"plateau   plateau                --shape plateau --rate 16M --size 48M"
+	"sawtooth  sawtooth               --shape sawtooth --rate 16M --size 64M"
+	"churn     sawtooth|steady|growing --shape churn --size 16M"
+	"constant  steady|plateau         --shape constant --size 128M"
 	"reserved  reserved-only          --shape reserved --rate 16M"
 	"file      steady                 --shape file --rate 4M --size 128M --file $FL_TMP/zoo.file"
 )
@@ -46,7 +49,7 @@ for name in "${names[@]}"; do
 	start_ms[$name]=$(kv "$line" start_ms)
 done
 
-# Ground truth for the leakers' rates: anon RSS from /proc, 20 s apart.
+# Ground truth for the leakers' rates: anon RSS from /proc, 25 s apart.
 anon_b() { echo $(($(proc_status_kb "$1" RssAnon) * 1024)); }
 declare -A truth_a truth_t truth_rate
 for name in leak slow mmap; do
@@ -66,7 +69,7 @@ while [ $(($(date +%s%3N) - t_begin)) -lt $((RUN_S * 1000)) ]; do
 		jq -r --argjson pids "$pids_json" --argjson now "$now" \
 			'.processes[] | select(.pid as $p | $pids | index($p)) | "\($now) \(.pid) \(.leak.class)"' \
 			"$FL_TMP/snap.json" >>"$FL_TMP/polls"
-	if [ $truth_done = 0 ] && [ $((now - t_begin)) -ge 20000 ]; then
+	if [ $truth_done = 0 ] && [ $((now - t_begin)) -ge 25000 ]; then
 		for name in leak slow mmap; do
 			a=$(anon_b "${pid[$name]}")
 			t=$(date +%s.%N)
@@ -78,6 +81,13 @@ while [ $(($(date +%s%3N) - t_begin)) -lt $((RUN_S * 1000)) ]; do
 done
 final=$(fl_json leaks --all -p "$pids_csv")
 fl_log "polls: $(wc -l <"$FL_TMP/polls") lines over ${RUN_S}s"
+
+for name in plateau constant; do
+	out=${name}_out
+	flat=$(sed -n 's/^FLAT t_ms=//p' "${!out}" | head -1)
+	fl_log "$name: its ramp took $(awk -v f="${flat:-0}" -v s="${start_ms[$name]}" 'BEGIN { printf "%.1f", f ? (f - s) / 1000 : -1 }') s"
+done
+fl_log "sawtooth: $(grep -c '^FALL' "$sawtooth_out") falls, the first $(awk -v s="${start_ms[sawtooth]}" -F'[= ]' '/^FALL/ { printf "%.1f", ($5 - s) / 1000; exit }' "$sawtooth_out") s after it started"
 
 verdict() { jq -c --argjson p "${pid[$1]}" '.processes[] | select(.pid == $p) | .leak' <<<"$final"; }
 
@@ -155,6 +165,13 @@ for name in "${names[@]}"; do
 		check_eq "$name: one leak_suspect event" 1 "$n"
 	else
 		check_eq "$name: no leak_suspect event" 0 "$n"
+		if [ "$n" != 0 ]; then
+			out=${name}_out
+			fl_log "$name started at ${start_ms[$name]}; its own lines: $(grep -v READY "${!out}" | head -5 | tr '\n' ' ')"
+			jq -c --argjson p "${pid[$name]}" '.[] | select(.type == "leak_suspect" and .pid == $p) | .leak | del(.windows)' <<<"$events" | sed 's/^/# /'
+			fl_log "its history (t, anon+swap KiB, low, high):"
+			fl_json show "${pid[$name]}" | jq -r '.history[] | "# \(.t) \((.anon + .swap) / 1024) \(.owned_min / 1024) \(.owned_max / 1024)"' | head -70
+		fi
 	fi
 done
 # Newest first: each workload holds the stdin pipes of those spawned before it.

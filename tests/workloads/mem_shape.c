@@ -16,8 +16,9 @@
  * Prints "READY <pid> shape=S rate=R size=N start_ms=T" (T: CLOCK_REALTIME
  * milliseconds when the shape began), then runs until stdin reaches EOF,
  * SIGTERM/SIGINT, or --hold seconds (--detached: stdin is ignored, for a
- * service whose stdin is /dev/null). A plateau prints "FLAT t_ms=T" when it
- * reaches its size; a sawtooth prints "FALL n=N t_ms=T" at every fall.
+ * service whose stdin is /dev/null). A plateau or a constant prints
+ * "FLAT t_ms=T" when it reaches its size; a sawtooth prints "FALL n=N t_ms=T"
+ * at every fall.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -170,8 +171,11 @@ int main(int argc, char **argv)
 
 	wl_ready("shape=%s rate=%llu size=%llu start_ms=%llu", shape_names[shape], (unsigned long long)rate,
 		 (unsigned long long)size, (unsigned long long)wall_ms());
-	if (shape == CONSTANT)
+	if (shape == CONSTANT) {
 		touch(map_anon(size), size);
+		printf("FLAT t_ms=%llu\n", (unsigned long long)wall_ms());
+		fflush(stdout);
+	}
 	do {
 		switch (shape) {
 		case LEAK:
