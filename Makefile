@@ -215,6 +215,7 @@ bench: deps all $(BENCH_BINS)
 	@bash tests/bench/run.sh $(BUILD)
 	@bash tests/bench/metrics.sh $(BUILD)
 	@bash tests/bench/trace.sh $(BUILD)
+	@bash tests/bench/oom_latency.sh $(BUILD)
 
 # Binaries, units, sysusers/tmpfiles snippets, the default config (never over
 # an existing one), man pages, bash completion. Into the live system (no

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sys/uio.h>
 #include <systemd/sd-journal.h>
 #include <unistd.h>
@@ -180,8 +181,20 @@ static json_object *summary_event(json_object *rec)
 	return ev;
 }
 
+/* Microseconds since the kernel's mark_victim (both on the boot clock). */
+static uint64_t since_kill_us(const struct fl_oom_event *e)
+{
+	struct timespec ts;
+	uint64_t now;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	now = ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	return now > e->hdr.ts_ns ? (now - e->hdr.ts_ns) / 1000 : 0;
+}
+
 void oom_on_event(struct daemon *d, const struct fl_oom_event *e)
 {
+	uint64_t t_read = since_kill_us(e), t_stored, t_journal, t_hooks;
 	struct oom_state *o = &d->oom;
 	struct oom_context c = {
 		.ev = e,
@@ -216,6 +229,8 @@ void oom_on_event(struct daemon *d, const struct fl_oom_event *e)
 
 	rec = oom_record_build(&c);
 	free(cmdline);
+	/* The kernel's own timestamp, for latency measurements against it. */
+	json_object_object_add(rec, "boot_ns", json_object_new_uint64(e->hdr.ts_ns));
 	/* On disk before anyone is told. */
 	id = oomstore_append(&o->store, rec);
 	stored = id > 0 ? oomstore_find(&o->store, (uint64_t)id) : oomstore_at(&o->store, oomstore_count(&o->store) - 1);
@@ -229,12 +244,23 @@ void oom_on_event(struct daemon *d, const struct fl_oom_event *e)
 	else if (id > 0)
 		o->stats.settled_exited++;
 
+	t_stored = since_kill_us(e);
 	oom_record_message(stored, msg, sizeof(msg));
 	journal_send(d, stored, msg);
+	t_journal = since_kill_us(e);
 	if (!log_to_journal())
 		log_msg(LOG_CRIT, "%s (record %lld)", msg, (long long)id);
 	hooks_run(&o->hooks, stored);
+	t_hooks = since_kill_us(e);
 	daemon_publish(d, summary_event(stored));
+	o->stats.last_latency_us[0] = t_read;
+	o->stats.last_latency_us[1] = t_stored;
+	o->stats.last_latency_us[2] = t_journal;
+	o->stats.last_latency_us[3] = t_hooks;
+	log_info("OOM record %lld, after mark_victim: read %llu us, on disk %llu us, journal sent %llu us, "
+		 "hooks started %llu us",
+		 (long long)id, (unsigned long long)t_read, (unsigned long long)t_stored, (unsigned long long)t_journal,
+		 (unsigned long long)t_hooks);
 }
 
 void oom_on_exit(struct daemon *d, const struct fl_exit_event *e)
@@ -283,6 +309,14 @@ json_object *oom_status_json(struct daemon *d)
 	ADD(j, "pending_outcome", json_object_new_uint64(o->npending));
 	ADD(j, "journal_sent", json_object_new_uint64(o->stats.journal_sent));
 	ADD(j, "journal_failed", json_object_new_uint64(o->stats.journal_failed));
+	{
+		json_object *l = json_object_new_object();
+		static const char *const k[] = { "read", "on_disk", "journal_sent", "hooks_started" };
+
+		for (int i = 0; i < 4; i++)
+			ADD(l, k[i], json_object_new_uint64(o->stats.last_latency_us[i]));
+		ADD(j, "last_latency_us", l);
+	}
 	ADD(j, "memcg_root", o->memcg_root[0] ? json_object_new_string(o->memcg_root) : NULL);
 	ADD(s, "path", json_object_new_string(o->store.path));
 	ADD(s, "records", json_object_new_uint64(oomstore_count(&o->store)));

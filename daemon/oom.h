@@ -34,6 +34,9 @@ struct oom_stats {
 	uint64_t settled_exited;
 	uint64_t settled_not_seen;
 	uint64_t pending_overflow;
+	/* The last kill, microseconds after mark_victim: event read, record
+	 * on disk, journal entry sent, hooks started. */
+	uint64_t last_latency_us[4];
 };
 
 struct oom_state {
