@@ -84,6 +84,25 @@ int verb_status(struct cli *cli, int argc, char **argv)
 	print_limits(jget(d, "limits"));
 	print_state(jget(d, "state"));
 	{
+		json_object *o = jget(d, "oom"), *st = jget(o, "store"), *h = jget(o, "hooks");
+
+		if (o) {
+			printf("oom records %llu in %s", (unsigned long long)jget_u64(st, "records"), jget_str(st, "path", "?"));
+			if (jget_u64(st, "torn_tail_bytes") || jget_u64(st, "bad_frames"))
+				printf(" (at start: %llu torn bytes cut, %llu damaged records skipped)",
+				       (unsigned long long)jget_u64(st, "torn_tail_bytes"),
+				       (unsigned long long)jget_u64(st, "bad_frames"));
+			if (jget_u64(st, "write_errors"))
+				printf(", %llu WRITE ERRORS", (unsigned long long)jget_u64(st, "write_errors"));
+			printf("\n");
+			if (jget_i64(h, "configured"))
+				printf("oom hooks   %lld configured: %llu run, %llu failed, %llu timed out\n",
+				       (long long)jget_i64(h, "configured"), (unsigned long long)jget_u64(h, "started"),
+				       (unsigned long long)(jget_u64(h, "failed") + jget_u64(h, "start_failed")),
+				       (unsigned long long)jget_u64(h, "timed_out"));
+		}
+	}
+	{
 		json_object *m = jget(d, "metrics");
 		const char *listen = jget_str(m, "listen", NULL), *textfile = jget_str(m, "textfile", NULL);
 
