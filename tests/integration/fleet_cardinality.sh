@@ -68,6 +68,18 @@ times=$(for i in $(seq 1 21); do curl -sf -o /dev/null -w '%{time_total}\n' "htt
 fl_log "GET /metrics with $live processes tracked: median $(sed -n 11p <<<"$times" | awk '{printf "%.2f", $1 * 1000}') ms, max $(tail -1 <<<"$times" | awk '{printf "%.2f", $1 * 1000}') ms (21 requests)"
 fl_log "rendering: $(fl_json status | jq .metrics.render_us) us per interval; snapshot $(fl_json status | jq .snapshots.last_us) us"
 
+# The caps apply on reload (SIGHUP), without a restart.
+sed -i -e 's/^max_units = .*/max_units = 2/' -e 's/^top_processes = .*/top_processes = 1/' "$FL_TMP/faultlined.conf"
+kill -HUP "$FL_DAEMON_PID"
+for i in $(seq 1 100); do
+	curl -sf "http://$FL_METRICS/metrics" >"$FL_TMP/metrics2.txt"
+	[ "$(grep -c '^faultline_unit_processes{' "$FL_TMP/metrics2.txt")" -le 2 ] && break
+	sleep 0.1
+done
+check_eq "after a reload with max_units = 2: two units" 2 "$(grep -c '^faultline_unit_processes{' "$FL_TMP/metrics2.txt")"
+check_cmd "and top_processes = 1: at most 2 processes" test "$(grep -c '^faultline_process_rss_bytes{' "$FL_TMP/metrics2.txt")" -le 2
+check_eq "the endpoint kept its address" 1 "$(curl -sf "http://$FL_METRICS/metrics" | grep -c '^faultline_build_info{')"
+
 eval "exec $many_fd>&-"
 wait "$job" 2>/dev/null
 for i in $(seq 1 100); do
