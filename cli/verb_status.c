@@ -114,6 +114,14 @@ int verb_status(struct cli *cli, int argc, char **argv)
 			       (unsigned long long)jget_u64(m, "textfile_writes"),
 			       (unsigned long long)jget_u64(m, "textfile_errors"));
 	}
+	if (jget(d, "traces")) {
+		json_object *tr = jget(d, "traces");
+
+		/* On-demand traces: their programs are loaded only while they run. */
+		printf("traces      %llu running, %llu started, %llu finished, %llu cancelled\n",
+		       (unsigned long long)jget_u64(tr, "running"), (unsigned long long)jget_u64(tr, "started"),
+		       (unsigned long long)jget_u64(tr, "finished"), (unsigned long long)jget_u64(tr, "cancelled"));
+	}
 	printf("probes\n");
 	probes = jget(d, "probes");
 	for (size_t i = 0; probes && i < json_object_array_length(probes); i++) {
