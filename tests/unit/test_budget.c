@@ -119,6 +119,33 @@ static void then_new_ones_are_counted(void **state)
 	proctab_free(&t);
 }
 
+/* Budget spent with only live records left: their histories keep their
+ * newest samples but stop growing, so the table stays within the cap. */
+static void histories_stop_growing_at_the_cap(void **state)
+{
+	struct proctab t;
+	uint64_t before;
+
+	proctab_init(&t, PS, 0, 100);
+	round_range(&t, 0, 1, 11);
+	proctab_set_max_bytes(&t, t.mem_bytes); /* spent now */
+	before = t.mem_bytes;
+	for (uint32_t s = 1; s < 150; s++)
+		round_range(&t, s, 1, 11);
+	/* At most one growth step past the cap (it is checked before)… */
+	assert_true(t.mem_bytes <= before + hist_tier_cap[0] * sizeof(struct hist_sample));
+	/* …and from then on, none. */
+	before = t.mem_bytes;
+	for (uint32_t s = 150; s < 300; s++)
+		round_range(&t, s, 1, 11);
+	assert_int_equal(t.mem_bytes, before);
+	assert_int_equal(t.mem_bytes, recount(&t));
+	assert_true(t.stats.history_capped > 0);
+	/* the newest sample is there */
+	assert_int_equal(history_last(&proctab_lookup(&t, 5, 50)->hist)->t, 1700000000 + 299);
+	proctab_free(&t);
+}
+
 static void history_samples_scales_tiers(void **state)
 {
 	struct history h = {};
@@ -167,6 +194,7 @@ int main(void)
 		cmocka_unit_test(memory_count_is_exact),
 		cmocka_unit_test(exited_go_first_oldest_first),
 		cmocka_unit_test(then_new_ones_are_counted),
+		cmocka_unit_test(histories_stop_growing_at_the_cap),
 		cmocka_unit_test(history_samples_scales_tiers),
 		cmocka_unit_test(mass_vanish_with_small_keep),
 	};
