@@ -526,16 +526,22 @@ bool server_has_pending(const struct server *s)
 
 void server_run_pending(struct server *s)
 {
-	uint64_t t0 = mono_us(), deadline = t0 + SERVER_LOOP_TURN_US;
-	struct client *c, *tmp;
+	uint64_t deadline = mono_us() + SERVER_LOOP_TURN_US;
+	unsigned n = s->nclients;
 
-	DL_FOREACH_SAFE(s->clients, c, tmp) {
+	/* Round robin over the list: each client visited goes to the back,
+	 * so one whose every request takes the whole budget cannot starve the
+	 * others; those not reached before the deadline are first next turn. */
+	for (unsigned i = 0; i < n && s->clients; i++) {
+		struct client *c = s->clients;
 		uint64_t now = mono_us();
 
-		if (!c->pending || c->dead)
+		if (c->pending && now >= deadline)
+			break;
+		DL_DELETE(s->clients, c);
+		DL_APPEND(s->clients, c);
+		if (!c->pending)
 			continue;
-		if (now >= deadline)
-			break; /* the rest waits for the next turn */
 		c->last_active_ms = now / 1000;
 		client_process(s, c, now + SERVER_CLIENT_TURN_US < deadline ? now + SERVER_CLIENT_TURN_US : deadline);
 	}
@@ -546,7 +552,12 @@ void server_sweep(struct server *s, uint64_t now_ms)
 	struct client *c, *tmp;
 
 	DL_FOREACH_SAFE(s->clients, c, tmp) {
-		if (!c->watching && !c->tracing && now_ms - c->last_active_ms > s->idle_ms) {
+		char b;
+
+		/* A client with requests waiting for their turn, or with input
+		 * the loop has not read yet (a busy turn), is waiting on us. */
+		if (!c->watching && !c->tracing && !c->pending && now_ms - c->last_active_ms > s->idle_ms &&
+		    recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) <= 0) {
 			s->stats.idle_closed++;
 			client_free(s, c);
 		}
