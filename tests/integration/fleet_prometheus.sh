@@ -130,4 +130,19 @@ snaps=$(fl_json status | jq .snapshots.count)
 check_cmd "snapshots_total ($v) is the daemon's own count ($snaps) or a few behind" \
 	awk -v a="$v" -v b="$snaps" 'BEGIN { exit !(a <= b && a >= b - 20) }'
 check_ge "status counts the scrapes" 5 "$(fl_json status | jq .metrics.scrapes)"
+
+# --- a textfile that cannot be written: counted, said once, resumed ------------
+rm -rf "$textdir"
+e0=$(fl_json status | jq .metrics.textfile_errors)
+fl_wait_snapshots 4
+e1=$(fl_json status | jq .metrics.textfile_errors)
+check_ge "failed textfile writes are counted" $((e0 + 3)) "$e1"
+check_eq "and said once in the log, with the path" 1 "$(grep -c "cannot write the textfile $textdir/faultline.prom" "$FL_TMP/daemon.log")"
+check_cmd "the endpoint still answers" curl -sf -o /dev/null "http://$FL_METRICS/metrics"
+mkdir -p "$textdir"
+fl_wait_snapshots 2
+check_cmd "writing resumes once the directory is back" test -s "$textdir/faultline.prom"
+check_cmd "and says so" grep -q "writing $textdir/faultline.prom again" "$FL_TMP/daemon.log"
+v=$(curl -sf "http://$FL_METRICS/metrics" | awk '$1 == "faultline_metrics_textfile_errors_total" {print $2}')
+check_ge "faultline_metrics_textfile_errors_total shows them" 3 "$v"
 fl_done
