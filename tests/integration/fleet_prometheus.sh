@@ -82,6 +82,11 @@ v=$(fl_prom_value "faultline_unit_processes{job=\"node\",$sel}") || true
 check_eq "the textfile reached Prometheus through node_exporter" 1 "$v"
 eval "exec $leak_fd>&-"
 wait "$leak_job" 2>/dev/null
+# Gone, but its faults stay in its unit: the counter never goes back.
+fl_wait_snapshots 4
+unit_line() { curl -sf "http://$FL_METRICS/metrics" | grep -F "$1{unit=\"$(basename "$leak_rel")\"" | awk '{print $NF}'; }
+check_eq "the unit has no process left" 0 "$(unit_line faultline_unit_processes)"
+check_ge "its minor faults still count the exited process ($minflt)" "$minflt" "$(unit_line faultline_unit_minor_faults_total)"
 
 # --- a memcg OOM kill ----------------------------------------------------------
 oom_cg=$(fl_make_memcg fleet-oom $((32 << 20))) || { not_ok "cannot create a memory cgroup"; exit 1; }
