@@ -85,14 +85,19 @@ static double med3(double a, double b, double c)
 	return c < a ? a : c > b ? b : c;
 }
 
-/* Median of three neighbours: one sample that is wildly off (a transient
- * dip or spike) is dropped, a real step stays (it has two sides). */
+/* One sample wildly off while its neighbours agree (a transient dip or
+ * spike) becomes the median of the three. A real step stays (it has two
+ * sides), and so does a sawtooth's one-sample trough: its neighbours, the
+ * last peak and the next rise, do not agree. */
 static void despike(const double *in, double *out, size_t n)
 {
 	out[0] = in[0];
 	out[n - 1] = in[n - 1];
-	for (size_t i = 1; i + 1 < n; i++)
-		out[i] = med3(in[i - 1], in[i], in[i + 1]);
+	for (size_t i = 1; i + 1 < n; i++) {
+		double a = in[i - 1], x = in[i], b = in[i + 1];
+
+		out[i] = fabs(a - b) < 0.5 * fmin(fabs(x - a), fabs(x - b)) ? med3(a, x, b) : x;
+	}
 }
 
 /* Series the analysis works on, all relative to the first sample. */
@@ -178,6 +183,89 @@ static void windows(const struct series *S, const struct leak_params *prm, struc
 static int leak_analyse_merged(const struct hist_sample *s, size_t n, const struct leak_params *prm,
 			       struct leak_verdict *v);
 
+/* The troughs of a sawtooth (the lowest point after each fall of at least
+ * h), the newest LEAK_TROUGHS of them. A tooth still falling at the end is
+ * not counted yet. */
+#define LEAK_TROUGHS 16
+
+struct troughs {
+	int n;
+	double t[LEAK_TROUGHS], v[LEAK_TROUGHS];
+};
+
+static void find_troughs(const struct series *S, double h, struct troughs *tr)
+{
+	double peak = S->hi[0], vmin = 0, tmin = 0;
+	bool falling = false;
+
+	tr->n = 0;
+	for (size_t i = 0; i < S->n; i++) {
+		if (!falling) {
+			if (S->hi[i] > peak)
+				peak = S->hi[i];
+			if (peak - S->lo[i] >= h) {
+				falling = true;
+				vmin = S->lo[i];
+				tmin = S->t[i];
+			}
+			continue;
+		}
+		if (S->lo[i] < vmin) {
+			vmin = S->lo[i];
+			tmin = S->t[i];
+		}
+		if (S->hi[i] >= vmin + h) {
+			if (tr->n == LEAK_TROUGHS) {
+				memmove(tr->t, tr->t + 1, (LEAK_TROUGHS - 1) * sizeof(double));
+				memmove(tr->v, tr->v + 1, (LEAK_TROUGHS - 1) * sizeof(double));
+				tr->n--;
+			}
+			tr->t[tr->n] = tmin;
+			tr->v[tr->n] = vmin;
+			tr->n++;
+			falling = false;
+			peak = S->hi[i];
+		}
+	}
+}
+
+/* A sawtooth whose troughs keep rising leaks under its teeth (a garbage
+ * collector that frees less each time). Fills v and returns true when the
+ * troughs make the case as firmly as a plain leak must. */
+static bool leaky_sawtooth(const struct series *S, const struct hist_sample *s, const struct leak_params *prm,
+			   double h, double tol, struct leak_verdict *v)
+{
+	struct troughs tr;
+	struct trend_fit fit;
+	int rose = 0;
+	double span, grown, share, conf;
+	char a[32], b[32];
+
+	find_troughs(S, h, &tr);
+	if (tr.n < 4)
+		return false;
+	for (int k = 1; k < tr.n; k++)
+		rose += tr.v[k] > tr.v[k - 1] + tol;
+	share = (double)rose / (tr.n - 1);
+	span = tr.t[tr.n - 1] - tr.t[0];
+	grown = tr.v[tr.n - 1] - tr.v[0];
+	trend_theil_sen(tr.t, tr.v, tr.n, &fit);
+	conf = fmin(1, span / fmax(1, prm->min_duration_s)) * (0.5 * fit.share_rising + 0.5 * share);
+	if (share < 0.75 || grown < prm->min_growth || span < prm->min_duration_s || fit.slope <= 0 ||
+	    conf < prm->min_confidence)
+		return false;
+	v->cls = LEAK_SUSPECT;
+	v->slope = fit.slope;
+	v->growth_start = s[0].t + (uint32_t)tr.t[0];
+	v->growing_for_s = (uint32_t)(S->t[S->n - 1] - tr.t[0]);
+	v->grown = (uint64_t)grown;
+	v->confidence = conf;
+	snprintf(v->reason, sizeof(v->reason),
+		 "confidence %.0f%%: a sawtooth whose troughs rose in %d/%d teeth, by %s over %s", conf * 100, rose,
+		 tr.n - 1, hbytes(grown, a, sizeof(a)), hdur(span, b, sizeof(b)));
+	return true;
+}
+
 /* No growth, fall or plateau worth the name: reserved-only when the VM grew
  * by more than file mappings explain, else steady. */
 static void quiet_class(const struct hist_sample *s, size_t n, const struct leak_params *prm, const struct series *S,
@@ -208,7 +296,7 @@ int leak_analyse(const struct hist_sample *s, size_t n, const struct leak_params
 	struct trend_fit fit, recent = { 0 };
 	struct trend_slices sl;
 	uint64_t vm_min;
-	bool rising, gives_back, stalled;
+	bool rising, gives_back, gives_back_any, stalled;
 
 	if (!n)
 		return -EINVAL;
@@ -293,6 +381,7 @@ int leak_analyse(const struct hist_sample *s, size_t n, const struct leak_params
 	/* Falls are judged against the fixed tolerance: a sawtooth's own
 	 * steps make its jitter large. */
 	gives_back = fall_recent >= fmax(4 * base_tol, 0.5 * fmax(grown, (double)prm->min_growth));
+	gives_back_any = fall_recent >= fmax(4 * base_tol, prm->min_growth / 2.0);
 	dur = fmin(1, span_g / fmax(1, prm->min_duration_s));
 	conf = dur * (0.5 * fit.share_rising + 0.25 * floors + 0.25 * ends);
 	v->confidence = rising && !gives_back ? conf : 0;
@@ -301,7 +390,9 @@ int leak_analyse(const struct hist_sample *s, size_t n, const struct leak_params
 	 * rested for flat_min. */
 	stalled = span_g < 2.0 * prm->min_duration_s && recent.pairs && recent.slope < 0.25 * fit.slope;
 
-	if (rising && gives_back) {
+	if (gives_back_any && leaky_sawtooth(&S, s, prm, fmax(4 * base_tol, prm->min_growth / 2.0), base_tol, v)) {
+		/* v filled in: the troughs' trend, not the teeth's */
+	} else if (rising && gives_back) {
 		v->cls = LEAK_SAWTOOTH;
 		snprintf(v->reason, sizeof(v->reason), "grew %s but fell by %s within %s: gives memory back",
 			 hbytes(grown, a, sizeof(a)), hbytes(fall_recent, b, sizeof(b)),
@@ -321,7 +412,7 @@ int leak_analyse(const struct hist_sample *s, size_t n, const struct leak_params
 			 "confidence %.0f%%%s: floor rose in %d/%d slices, %.0f%% of point pairs rising, %s of growth",
 			 conf * 100, v->cls == LEAK_SUSPECT ? "" : " (too low)", sl.floor_rose,
 			 sl.compared, fit.share_rising * 100, hdur(span_g, a, sizeof(a)));
-	} else if (fall_recent >= fmax(4 * base_tol, prm->min_growth / 2.0)) {
+	} else if (gives_back_any) {
 		v->cls = LEAK_SAWTOOTH;
 		snprintf(v->reason, sizeof(v->reason), "falls by up to %s within %s: gives memory back",
 			 hbytes(fall_recent, a, sizeof(a)), hdur(now - S.t[lb], b, sizeof(b)));

@@ -182,6 +182,24 @@ static void sawtooth_is_never_a_suspect(void **state)
 	assert_int_equal(o.v.cls, LEAK_SAWTOOTH);
 }
 
+/* A collected heap that leaks: 100 MiB teeth every 10 s over a floor that
+ * rises 200 KiB/s. */
+static void gc_leak_fn(struct hist_sample *s, double t, unsigned *seed)
+{
+	set_anon(s, 20 * MiB + fmod(t, 10) * 10 * MiB + t * 200 * 1024 + noise(seed, 100 << 10));
+}
+
+static void a_leak_under_a_sawtooth_is_a_suspect(void **state)
+{
+	struct outcome o;
+
+	drive(gc_leak_fn, 150, &o);
+	assert_int_equal(o.v.cls, LEAK_SUSPECT);
+	assert_true(o.first_suspect >= P.min_duration_s);
+	assert_true(fabs(o.v.slope - 200 * 1024) < 0.15 * 200 * 1024);
+	assert_non_null(strstr(o.v.reason, "troughs"));
+}
+
 static void churn_fn(struct hist_sample *s, double t, unsigned *seed)
 {
 	set_anon(s, 30 * MiB + fabs(noise(seed, 30 * MiB)));
@@ -404,6 +422,7 @@ int main(void)
 		cmocka_unit_test(early_growth_is_only_growing),
 		cmocka_unit_test(plateau_is_never_a_suspect),
 		cmocka_unit_test(sawtooth_is_never_a_suspect),
+		cmocka_unit_test(a_leak_under_a_sawtooth_is_a_suspect),
 		cmocka_unit_test(churn_and_big_constant_are_never_suspects),
 		cmocka_unit_test(reserved_and_file_growth_never_count),
 		cmocka_unit_test(outliers_do_not_hide_a_leak),

@@ -6,7 +6,9 @@
  *   leak       malloc()s small blocks (the brk heap) at --rate, never frees
  *   mmap-leak  mmap()s anonymous chunks at --rate, never unmaps
  *   plateau    grows to --size at --rate, then holds it (a cache warming up)
- *   sawtooth   grows to --size at --rate, unmaps it all, again and again
+ *   sawtooth   grows to --size at --rate, gives it all back, again and again
+ *   gc-leak    a sawtooth over a floor that rises --leak bytes/s (mmap'd and
+ *              touched, never given back): a collected heap that leaks
  *   churn      maps, touches and unmaps --size every step, all the time
  *   constant   maps and touches --size at once, then holds it
  *   reserved   maps --rate bytes/s of address space and never touches it
@@ -34,17 +36,20 @@
 #define STEP_MS 100
 #define BLOCK (16u << 10) /* malloc block of the heap leak: below the mmap threshold */
 
-enum shape { LEAK, MMAP_LEAK, PLATEAU, SAWTOOTH, CHURN, CONSTANT, RESERVED, FILE_READ };
-static const char *const shape_names[] = { "leak", "mmap-leak", "plateau", "sawtooth",
-					   "churn", "constant", "reserved", "file" };
+enum shape { LEAK, MMAP_LEAK, PLATEAU, SAWTOOTH, CHURN, CONSTANT, RESERVED, FILE_READ, GC_LEAK };
+static const char *const shape_names[] = { "leak", "mmap-leak", "plateau", "sawtooth", "churn",
+					   "constant", "reserved", "file", "gc-leak" };
 
 static void usage(void)
 {
-	printf("Usage: %s --shape SHAPE [--rate BYTES] [--size BYTES] [--file PATH] [--hold SECONDS] [--detached]\n"
+	printf("Usage: %s --shape SHAPE [--rate BYTES] [--size BYTES] [--file PATH] [--leak BYTES]\n"
+	       "       [--rest SECONDS] [--hold SECONDS] [--detached]\n"
 	       "\n"
-	       "SHAPE is one of: leak, mmap-leak, plateau, sawtooth, churn, constant, reserved, file\n"
-	       "(see the top of mem_shape.c). --rate is bytes per second (default 1M),\n"
-	       "--size the plateau/sawtooth/churn/constant/file size (default 64M).\n"
+	       "SHAPE is one of: leak, mmap-leak, plateau, sawtooth, churn, constant, reserved, file,\n"
+	       "gc-leak (see the top of mem_shape.c). --rate is bytes per second (default 1M),\n"
+	       "--size the plateau/sawtooth/churn/constant/file size (default 64M), --leak the\n"
+	       "gc-leak's floor growth in bytes per second (default 64K), --rest how long a\n"
+	       "sawtooth stays at its trough before growing again (default 0).\n"
 	       "Holds until stdin reaches EOF, SIGTERM/SIGINT, or --hold elapses;\n"
 	       "--detached ignores stdin.\n",
 	       wl_prog);
@@ -120,10 +125,12 @@ int main(int argc, char **argv)
 		{ "shape", required_argument, NULL, 's' }, { "rate", required_argument, NULL, 'r' },
 		{ "size", required_argument, NULL, 'z' },  { "file", required_argument, NULL, 'f' },
 		{ "hold", required_argument, NULL, 'H' },  { "help", no_argument, NULL, 'h' },
-		{ "detached", no_argument, NULL, 'D' },
+		{ "detached", no_argument, NULL, 'D' },    { "leak", required_argument, NULL, 'L' },
+		{ "rest", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t rate = 1 << 20, size = 64 << 20, per_step, deadline = 0, done = 0, falls = 0;
+	uint64_t leak_rate = 64 << 10, leak_step, leaked = 0, rest_ns = 0, rest_until = 0;
 	const char *file = NULL;
 	double hold = -1;
 	int shape = -1, c;
@@ -146,6 +153,8 @@ int main(int argc, char **argv)
 		case 'f': file = optarg; break;
 		case 'H': hold = wl_opt_seconds("hold", optarg); break;
 		case 'D': detached = 1; break;
+		case 'L': leak_rate = wl_opt_size("leak", optarg); break;
+		case 'R': rest_ns = (uint64_t)(wl_opt_seconds("rest", optarg) * 1e9); break;
 		case 'h': usage(); return 0;
 		default: wl_bad_option();
 		}
@@ -160,11 +169,12 @@ int main(int argc, char **argv)
 	size = (size + ps - 1) / ps * ps;
 	if (!per_step)
 		wl_usage_error("--rate is too small");
+	leak_step = (leak_rate * STEP_MS / 1000 + ps - 1) / ps * ps;
 	if (hold > 0)
 		deadline = wl_now_ns() + (uint64_t)(hold * 1e9);
 	if (shape == FILE_READ)
 		fmap = make_file(file, size);
-	if (shape == SAWTOOTH || shape == PLATEAU)
+	if (shape == SAWTOOTH || shape == PLATEAU || shape == GC_LEAK)
 		region = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (region == MAP_FAILED)
 		wl_die("mmap %llu bytes", (unsigned long long)size);
@@ -202,9 +212,16 @@ int main(int argc, char **argv)
 				}
 			}
 			break;
+		case GC_LEAK:
+			touch(map_anon(leak_step), leak_step);
+			leaked += leak_step;
+			/* the teeth over the leak: */
+			__attribute__((fallthrough));
 		case SAWTOOTH: {
 			uint64_t n = size - done < per_step ? size - done : per_step;
 
+			if (wl_now_ns() < rest_until)
+				break; /* resting at the trough */
 			touch(region + done, n);
 			done += n;
 			if (done == size) {
@@ -212,8 +229,9 @@ int main(int argc, char **argv)
 				if (madvise(region, size, MADV_DONTNEED))
 					wl_die("madvise");
 				done = 0;
-				printf("FALL n=%llu t_ms=%llu\n", (unsigned long long)++falls,
-				       (unsigned long long)wall_ms());
+				rest_until = wl_now_ns() + rest_ns;
+				printf("FALL n=%llu t_ms=%llu leaked=%llu\n", (unsigned long long)++falls,
+				       (unsigned long long)wall_ms(), (unsigned long long)leaked);
 				fflush(stdout);
 			}
 			break;
