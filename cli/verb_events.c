@@ -75,16 +75,22 @@ static void print_event(json_object *e)
 {
 	time_t ts = (time_t)(jget_u64(e, "time_ms") / 1000);
 	const char *type = jget_str(e, "type", "?");
-	char when[32], a[32];
+	char when[32], a[32], b[32];
 
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&ts));
 	if (!strcmp(type, "oom_kill")) {
-		json_object *v = jget(e, "victim"), *t = jget(e, "trigger");
+		json_object *v = jget(e, "victim"), *t = jget(e, "trigger"), *k = jget(e, "constraint");
+		char lim[48] = "";
 
-		printf("%s  OOM kill: %s (pid %llu, %s anon) in %s, triggered by %s (pid %llu)\n", when,
-		       jget_str(v, "comm", "?"), (unsigned long long)jget_u64(v, "pid"),
-		       fmt_bytes(jget_u64(v, "rss_anon"), a, sizeof(a)), jget_str(v, "cgroup", "?"),
-		       jget_str(t, "comm", "?"), (unsigned long long)jget_u64(t, "pid"));
+		if (!strcmp(jget_str(k, "kind", ""), "memcg"))
+			snprintf(lim, sizeof(lim), ", limit %s", fmt_bytes(jget_u64(k, "limit"), b, sizeof(b)));
+		else if (k)
+			snprintf(lim, sizeof(lim), ", system-wide");
+		printf("%s  OOM kill %llu: %s (pid %llu, %s anon) in %s%s, triggered by %s (pid %llu)\n", when,
+		       (unsigned long long)jget_u64(e, "id"), jget_str(v, "comm", "?"),
+		       (unsigned long long)jget_u64(v, "pid"), fmt_bytes(jget_u64(v, "rss_anon"), a, sizeof(a)),
+		       jget_str(k, "cgroup", jget_str(v, "cgroup", "?")), lim, jget_str(t, "comm", "?"),
+		       (unsigned long long)jget_u64(t, "pid"));
 	} else if (!strcmp(type, "big_mapping")) {
 		printf("%s  big mapping: %s (pid %llu) %s %s\n", when, jget_str(e, "comm", "?"),
 		       (unsigned long long)jget_u64(e, "pid"), jget_str(e, "kind", "?"),

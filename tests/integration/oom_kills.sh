@@ -74,6 +74,13 @@ check_constraint() {
 	check_eq "$name: victim's cgroup" "$rel" "$(jq -r .victim.cgroup <<<"$rec")"
 }
 
+# `faultline watch`, readable and JSON, from before the first kill.
+"$FL_BUILD/faultline" --socket "$FL_SOCK" watch >"$FL_TMP/watch.txt" 2>/dev/null &
+FL_SPAWNED+=("$!")
+"$FL_BUILD/faultline" --socket "$FL_SOCK" --json watch >"$FL_TMP/watch.json" 2>/dev/null &
+FL_SPAWNED+=("$!")
+for i in $(seq 1 50); do [ "$(fl_json status | jq .clients.connected)" -ge 2 ] 2>/dev/null && break; sleep 0.1; done
+
 # --- 1. a single allocator: victim and trigger --------------------------------
 cg1=$(fl_make_memcg oomk-single "$LIMIT") || { not_ok "cannot create a memory cgroup"; exit 1; }
 sh -c "$IN_MEMCG" "$cg1" "$FL_BUILD/workloads/oom_alloc" --mb 200 --step-mb 2 --delay-ms 150 >"$FL_TMP/single.out" 2>&1 &
@@ -169,6 +176,15 @@ check_cmd "oom show: constraint line with the limit" grep -q "^constraint     me
 check_cmd "oom show: a sparkline of the victim's history" grep -qE '^  rss +[▁▂▃▄▅▆▇█]+ ' <<<"$out"
 fl oom show 999999999 >/dev/null 2>&1
 check_eq "oom show of an unknown id: exit 1" 1 $?
+
+# --- watch --------------------------------------------------------------------------
+check_eq "watch --json streamed the three kills, with their record ids" "$id1 $id2 $id3" \
+	"$(jq -r --argjson a "$wl" --argjson b "$holder" --argjson c "$child" \
+		'select(.type == "oom_kill" and (.victim.pid == $a or .victim.pid == $b or .victim.pid == $c)) | .id' \
+		"$FL_TMP/watch.json" | tr '\n' ' ' | sed 's/ $//')"
+check_cmd "watch printed a readable line for the pair's kill" grep -qE \
+	"OOM kill $id2: oom_alloc \(pid $holder, [0-9.]+ MiB anon\) in /[^ ]*oomk-pair[^ ]*, limit 32 MiB, triggered by oom_alloc \(pid $alloc\)" \
+	"$FL_TMP/watch.txt"
 
 # --- hooks ------------------------------------------------------------------------
 for id in "$id1" "$id2" "$id3"; do
