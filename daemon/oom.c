@@ -38,15 +38,19 @@ int oom_init(struct daemon *d, char *err, size_t errlen)
 	/* Records whose victim's exit was still awaited when the daemon
 	 * stopped (or was killed) will never see it now. */
 	for (size_t i = 0; i < oomstore_count(&o->store); i++) {
-		json_object *rec = oomstore_at(&o->store, i), *out, *state, *id;
+		json_object *rec, *out, *state;
 
-		if (json_object_object_get_ex(rec, "outcome", &out) && json_object_object_get_ex(out, "state", &state) &&
-		    !strcmp(json_object_get_string(state), "pending") && json_object_object_get_ex(rec, "id", &id)) {
+		if (!strstr(oomstore_text(&o->store, i), "\"pending\""))
+			continue;
+		rec = oomstore_get(&o->store, i);
+		if (rec && json_object_object_get_ex(rec, "outcome", &out) &&
+		    json_object_object_get_ex(out, "state", &state) && !strcmp(json_object_get_string(state), "pending")) {
 			json_object *ns = oom_outcome_not_seen((uint64_t)now_wall_s() * 1000);
 
 			json_object_object_add(ns, "reason", json_object_new_string("faultlined stopped before the exit was seen"));
-			oomstore_update_outcome(&o->store, json_object_get_uint64(id), ns);
+			oomstore_update_outcome(&o->store, oomstore_id(&o->store, i), ns);
 		}
+		json_object_put(rec);
 	}
 	snprintf(o->memcg_root, sizeof(o->memcg_root), "%s", cgfind_memcg_root() ? cgfind_memcg_root() : "");
 	hooks_init(&o->hooks, d->epfd, d->cfg.oom_hook_timeout_ms);
@@ -233,7 +237,8 @@ void oom_on_event(struct daemon *d, const struct fl_oom_event *e)
 	json_object_object_add(rec, "boot_ns", json_object_new_uint64(e->hdr.ts_ns));
 	/* On disk before anyone is told. */
 	id = oomstore_append(&o->store, rec);
-	stored = id > 0 ? oomstore_find(&o->store, (uint64_t)id) : oomstore_at(&o->store, oomstore_count(&o->store) - 1);
+	/* Even when the write failed, the record is kept in memory. */
+	stored = oomstore_get_id(&o->store, id > 0 ? (uint64_t)id : o->store.next_id - 1);
 	if (!stored) {
 		log_err("OOM kill of %s (pid %u) could not be recorded: out of memory", e->victim_comm, e->hdr.tgid);
 		return;
@@ -253,6 +258,7 @@ void oom_on_event(struct daemon *d, const struct fl_oom_event *e)
 	hooks_run(&o->hooks, stored);
 	t_hooks = since_kill_us(e);
 	daemon_publish(d, summary_event(stored));
+	json_object_put(stored);
 	o->stats.last_latency_us[0] = t_read;
 	o->stats.last_latency_us[1] = t_stored;
 	o->stats.last_latency_us[2] = t_journal;
@@ -320,6 +326,7 @@ json_object *oom_status_json(struct daemon *d)
 	ADD(j, "memcg_root", o->memcg_root[0] ? json_object_new_string(o->memcg_root) : NULL);
 	ADD(s, "path", json_object_new_string(o->store.path));
 	ADD(s, "records", json_object_new_uint64(oomstore_count(&o->store)));
+	ADD(s, "memory_bytes", json_object_new_uint64(o->store.text_bytes));
 	ADD(s, "bytes", json_object_new_uint64(o->store.size));
 	ADD(s, "max_bytes", json_object_new_uint64(o->store.max_bytes));
 	ADD(s, "next_id", json_object_new_uint64(o->store.next_id));

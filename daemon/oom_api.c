@@ -35,8 +35,13 @@ json_object *api_cmd_oom(struct daemon *d, struct client *c, json_object *args)
 		return err;
 	o = json_object_new_object();
 	list = json_object_new_array();
-	for (size_t i = oomstore_count(s); i-- > 0 && (int64_t)json_object_array_length(list) < n;)
-		json_object_array_add(list, row(oomstore_at(s, i)));
+	for (size_t i = oomstore_count(s); i-- > 0 && (int64_t)json_object_array_length(list) < n;) {
+		json_object *rec = oomstore_get(s, i);
+
+		if (rec)
+			json_object_array_add(list, row(rec));
+		json_object_put(rec);
+	}
 	ADD(o, "total", json_object_new_uint64(oomstore_count(s)));
 	ADD(o, "path", json_object_new_string(s->path));
 	ADD(o, "kills", list);
@@ -52,9 +57,9 @@ json_object *api_cmd_oom_show(struct daemon *d, struct client *c, json_object *a
 		return err;
 	if (id < 0)
 		return api_error("bad_argument", "'id' is required");
-	rec = oomstore_find(&d->oom.store, (uint64_t)id);
+	rec = oomstore_get_id(&d->oom.store, (uint64_t)id);
 	if (!rec)
 		return api_error("not_found", "no OOM record %lld (ids in `faultline oom`; the oldest are dropped to keep %s bounded)",
 				 (long long)id, d->oom.store.path);
-	return api_ok(json_object_get(rec));
+	return api_ok(rec);
 }

@@ -76,51 +76,106 @@ static json_object *frame_at(const char *buf, size_t size, size_t off, uint32_t 
 	return o;
 }
 
-static int push(struct oomstore *s, json_object *rec)
+/* Takes text (malloc'd). */
+static int push(struct oomstore *s, uint64_t id, char *text)
 {
 	if (s->len == s->cap) {
 		size_t ncap = s->cap ? s->cap * 2 : 16;
-		json_object **n = realloc(s->recs, ncap * sizeof(*n));
+		struct oomrec *n = realloc(s->recs, ncap * sizeof(*n));
 
 		if (!n)
 			return -ENOMEM;
 		s->recs = n;
 		s->cap = ncap;
 	}
-	s->recs[s->len++] = rec;
+	s->recs[s->len++] = (struct oomrec){ .id = id, .text = text };
+	s->text_bytes += strlen(text) + 1;
 	return 0;
 }
 
-json_object *oomstore_find(const struct oomstore *s, uint64_t id)
+static ssize_t index_of(const struct oomstore *s, uint64_t id)
 {
-	json_object *v;
-
-	/* Newest first: updates are for recent records. */
+	/* Newest first: lookups are for recent records. */
 	for (size_t i = s->len; i-- > 0;)
-		if (json_object_object_get_ex(s->recs[i], "id", &v) && json_object_get_uint64(v) == id)
-			return s->recs[i];
-	return NULL;
+		if (s->recs[i].id == id)
+			return (ssize_t)i;
+	return -1;
 }
 
-static void apply_payload(struct oomstore *s, json_object *o)
+static json_object *parse_text(const char *text)
+{
+	json_object *o = json_tokener_parse(text);
+
+	if (o && !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		o = NULL;
+	}
+	return o;
+}
+
+json_object *oomstore_get(const struct oomstore *s, size_t i)
+{
+	return i < s->len ? parse_text(s->recs[i].text) : NULL;
+}
+
+json_object *oomstore_get_id(const struct oomstore *s, uint64_t id)
+{
+	ssize_t i = index_of(s, id);
+
+	return i >= 0 ? parse_text(s->recs[i].text) : NULL;
+}
+
+const char *oomstore_text(const struct oomstore *s, size_t i)
+{
+	return i < s->len ? s->recs[i].text : NULL;
+}
+
+uint64_t oomstore_id(const struct oomstore *s, size_t i)
+{
+	return i < s->len ? s->recs[i].id : 0;
+}
+
+/* Replaces record i's outcome in memory (parse, set, serialise: rare). */
+static int set_outcome(struct oomstore *s, size_t i, json_object *outcome)
+{
+	json_object *o = parse_text(s->recs[i].text);
+	char *text;
+
+	if (!o)
+		return -EINVAL;
+	json_object_object_add(o, "outcome", json_object_get(outcome));
+	text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	if (!text)
+		return -ENOMEM;
+	s->text_bytes = s->text_bytes + strlen(text) - strlen(s->recs[i].text);
+	free(s->recs[i].text);
+	s->recs[i].text = text;
+	return 0;
+}
+
+static void apply_payload(struct oomstore *s, json_object *o, const char *payload, uint32_t len)
 {
 	json_object *id, *upd, *outcome;
 
 	if (json_object_object_get_ex(o, "id", &id) && json_object_is_type(id, json_type_int)) {
 		uint64_t n = json_object_get_uint64(id);
+		char *text;
 
 		if (n >= s->next_id)
 			s->next_id = n + 1;
-		if (n && !oomstore_find(s, n) && push(s, o) == 0) {
-			s->stats.loaded++;
-			return;
+		if (n && index_of(s, n) < 0 && (text = strndup(payload, len)) != NULL) {
+			if (push(s, n, text) == 0)
+				s->stats.loaded++;
+			else
+				free(text);
 		}
 	} else if (json_object_object_get_ex(o, "update", &upd) &&
 		   json_object_object_get_ex(o, "outcome", &outcome)) {
-		json_object *rec = oomstore_find(s, json_object_get_uint64(upd));
+		ssize_t i = index_of(s, json_object_get_uint64(upd));
 
-		if (rec)
-			json_object_object_add(rec, "outcome", json_object_get(outcome));
+		if (i >= 0)
+			set_outcome(s, (size_t)i, outcome);
 	}
 	json_object_put(o);
 }
@@ -154,7 +209,7 @@ static int load(struct oomstore *s, const char *buf, size_t size)
 		size_t next;
 
 		if (o) {
-			apply_payload(s, o);
+			apply_payload(s, o, buf + off + OOMSTORE_HDR, len);
 			off += OOMSTORE_HDR + len;
 			valid_end = off;
 			continue;
@@ -246,10 +301,11 @@ int oomstore_open(struct oomstore *s, const char *dir, uint64_t max_bytes, char 
 void oomstore_close(struct oomstore *s)
 {
 	for (size_t i = 0; i < s->len; i++)
-		json_object_put(s->recs[i]);
+		free(s->recs[i].text);
 	free(s->recs);
 	s->recs = NULL;
 	s->len = s->cap = 0;
+	s->text_bytes = 0;
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;
@@ -303,7 +359,7 @@ static int rewrite(struct oomstore *s)
 	int fd, r = 0;
 
 	while (keep_from > 0) {
-		size_t n = OOMSTORE_HDR + strlen(json_object_to_json_string_ext(s->recs[keep_from - 1], JSON_C_TO_STRING_PLAIN));
+		size_t n = OOMSTORE_HDR + strlen(s->recs[keep_from - 1].text);
 
 		if (keep_from < s->len && total + n > budget)
 			break;
@@ -315,7 +371,7 @@ static int rewrite(struct oomstore *s)
 	if (fd < 0)
 		return -errno;
 	for (size_t i = keep_from; i < s->len && !r; i++) {
-		const char *p = json_object_to_json_string_ext(s->recs[i], JSON_C_TO_STRING_PLAIN);
+		const char *p = s->recs[i].text;
 		size_t len = strlen(p);
 		char *frame = malloc(OOMSTORE_HDR + len);
 
@@ -339,8 +395,10 @@ static int rewrite(struct oomstore *s)
 	close(s->fd);
 	s->fd = fd;
 	s->size = total;
-	for (size_t i = 0; i < keep_from; i++)
-		json_object_put(s->recs[i]);
+	for (size_t i = 0; i < keep_from; i++) {
+		s->text_bytes -= strlen(s->recs[i].text) + 1;
+		free(s->recs[i].text);
+	}
 	memmove(s->recs, s->recs + keep_from, (s->len - keep_from) * sizeof(*s->recs));
 	s->len -= keep_from;
 	s->stats.dropped += keep_from;
@@ -361,7 +419,7 @@ int64_t oomstore_append(struct oomstore *s, json_object *rec)
 {
 	json_object *out = json_object_new_object();
 	uint64_t id = s->next_id++;
-	const char *payload;
+	char *text;
 	int r;
 
 	/* "id" first: a torn frame still tells which id it had. */
@@ -371,16 +429,17 @@ int64_t oomstore_append(struct oomstore *s, json_object *rec)
 			json_object_object_add(out, k, json_object_get(v));
 	}
 	json_object_put(rec);
-	if ((r = push(s, out))) {
-		json_object_put(out);
+	text = strdup(json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN));
+	json_object_put(out);
+	if (!text || (r = push(s, id, text))) {
+		free(text);
 		s->stats.write_errors++;
-		return r;
+		return -ENOMEM;
 	}
-	payload = json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN);
-	if (s->size + OOMSTORE_HDR + strlen(payload) > s->max_bytes && s->len > 1)
+	if (s->size + OOMSTORE_HDR + strlen(text) > s->max_bytes && s->len > 1)
 		r = rewrite(s);
 	else
-		r = append_payload(s, payload);
+		r = append_payload(s, text);
 	if (r) {
 		s->stats.write_errors++;
 		log_err("cannot write OOM record %llu to %s: %s (kept in memory only)", (unsigned long long)id,
@@ -393,17 +452,18 @@ int64_t oomstore_append(struct oomstore *s, json_object *rec)
 
 int oomstore_update_outcome(struct oomstore *s, uint64_t id, json_object *outcome)
 {
-	json_object *rec = oomstore_find(s, id), *upd;
+	ssize_t i = index_of(s, id);
+	json_object *upd;
 	int r;
 
-	if (!rec) {
+	if (i < 0) {
 		json_object_put(outcome);
 		return -ENOENT;
 	}
-	json_object_object_add(rec, "outcome", outcome);
+	set_outcome(s, (size_t)i, outcome);
 	upd = json_object_new_object();
 	json_object_object_add(upd, "update", json_object_new_uint64(id));
-	json_object_object_add(upd, "outcome", json_object_get(outcome));
+	json_object_object_add(upd, "outcome", outcome);
 	r = append_payload(s, json_object_to_json_string_ext(upd, JSON_C_TO_STRING_PLAIN));
 	json_object_put(upd);
 	if (r) {
@@ -417,9 +477,4 @@ int oomstore_update_outcome(struct oomstore *s, uint64_t id, json_object *outcom
 size_t oomstore_count(const struct oomstore *s)
 {
 	return s->len;
-}
-
-json_object *oomstore_at(const struct oomstore *s, size_t i)
-{
-	return i < s->len ? s->recs[i] : NULL;
 }

@@ -33,14 +33,22 @@ struct oomstore_stats {
 	uint64_t write_errors;
 };
 
+/* A record in memory is its JSON text: a parsed json-c tree of a record
+ * with its history takes ten times as much. Parsed on demand. */
+struct oomrec {
+	uint64_t id;
+	char *text;
+};
+
 struct oomstore {
 	char path[512];
 	int fd;
 	uint64_t size;      /* bytes in the file */
 	uint64_t max_bytes;
 	uint64_t next_id;
-	json_object **recs; /* oldest first, updates merged in */
+	struct oomrec *recs; /* oldest first, updates merged in */
 	size_t len, cap;
+	size_t text_bytes;   /* memory the texts take */
 	struct oomstore_stats stats;
 };
 
@@ -50,17 +58,22 @@ int oomstore_open(struct oomstore *s, const char *dir, uint64_t max_bytes, char 
 void oomstore_close(struct oomstore *s);
 
 /* Gives rec the next id ("id" is set first in the object), appends it and
- * fdatasyncs. The store keeps a reference. Returns the id (> 0) or -errno;
- * on error the record is still kept in memory (and counted). */
+ * fdatasyncs; takes rec. Returns the id (> 0), or -errno when it could not
+ * be written: the record is then still kept in memory under s->next_id - 1
+ * (and counted in write_errors). */
 int64_t oomstore_append(struct oomstore *s, json_object *rec);
 /* Appends an update {"update": id, "outcome": outcome} (takes outcome) and
  * merges it into the record in memory. */
 int oomstore_update_outcome(struct oomstore *s, uint64_t id, json_object *outcome);
 
 size_t oomstore_count(const struct oomstore *s);
-/* The i-th record, oldest first (borrowed). */
-json_object *oomstore_at(const struct oomstore *s, size_t i);
-json_object *oomstore_find(const struct oomstore *s, uint64_t id);
+/* The i-th record, oldest first, parsed: a new reference (put it), or NULL. */
+json_object *oomstore_get(const struct oomstore *s, size_t i);
+/* The record with this id, parsed (put it), or NULL. */
+json_object *oomstore_get_id(const struct oomstore *s, uint64_t id);
+/* Its text and id without parsing. */
+const char *oomstore_text(const struct oomstore *s, size_t i);
+uint64_t oomstore_id(const struct oomstore *s, size_t i);
 
 /* Pure helpers (tests use them to build and damage files). */
 uint32_t oomstore_crc(const void *payload, uint32_t len);

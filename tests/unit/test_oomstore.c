@@ -59,18 +59,25 @@ static json_object *make_rec(int n, size_t pad)
 
 static int rec_n(const struct oomstore *s, size_t i)
 {
-	json_object *v;
+	json_object *o = oomstore_get(s, i), *v;
+	int n;
 
-	assert_true(json_object_object_get_ex(oomstore_at(s, i), "n", &v));
-	return json_object_get_int(v);
+	assert_true(json_object_object_get_ex(o, "n", &v));
+	n = json_object_get_int(v);
+	json_object_put(o);
+	return n;
 }
 
 static uint64_t rec_id(const struct oomstore *s, size_t i)
 {
-	json_object *v;
+	json_object *o = oomstore_get(s, i), *v;
+	uint64_t id;
 
-	assert_true(json_object_object_get_ex(oomstore_at(s, i), "id", &v));
-	return json_object_get_uint64(v);
+	assert_true(json_object_object_get_ex(o, "id", &v));
+	id = json_object_get_uint64(v);
+	assert_int_equal(id, oomstore_id(s, i));
+	json_object_put(o);
+	return id;
 }
 
 static void open_ok(struct oomstore *s, const char *dir, uint64_t max)
@@ -114,7 +121,7 @@ static void outcome_update_survives(void **state)
 {
 	struct fixture *f = *state;
 	struct oomstore s;
-	json_object *out = json_object_new_object(), *v, *st;
+	json_object *out = json_object_new_object(), *v, *st, *r1, *r2;
 
 	open_ok(&s, f->dir, 1 << 20);
 	oomstore_append(&s, make_rec(1, 10));
@@ -125,10 +132,15 @@ static void outcome_update_survives(void **state)
 	oomstore_close(&s);
 	open_ok(&s, f->dir, 1 << 20);
 	assert_int_equal(oomstore_count(&s), 2);
-	assert_true(json_object_object_get_ex(oomstore_find(&s, 1), "outcome", &v));
+	r1 = oomstore_get_id(&s, 1);
+	r2 = oomstore_get_id(&s, 2);
+	assert_true(json_object_object_get_ex(r1, "outcome", &v));
 	assert_true(json_object_object_get_ex(v, "state", &st));
 	assert_string_equal(json_object_get_string(st), "exited");
-	assert_false(json_object_object_get_ex(oomstore_find(&s, 2), "outcome", &v));
+	assert_false(json_object_object_get_ex(r2, "outcome", &v));
+	assert_null(oomstore_get_id(&s, 3));
+	json_object_put(r1);
+	json_object_put(r2);
 	oomstore_close(&s);
 }
 
@@ -219,6 +231,8 @@ static void bounded_oldest_dropped(void **state)
 	n = oomstore_count(&s);
 	assert_true(n >= 8 && n < 16);
 	assert_true(s.stats.dropped == 100 - n);
+	/* In memory: the records' text, about what the file holds. */
+	assert_true(s.text_bytes <= 16 << 10 && s.text_bytes >= n * 1000);
 	assert_int_equal(rec_n(&s, n - 1), 99);
 	oomstore_close(&s);
 	open_ok(&s, f->dir, 16 << 10);
@@ -305,14 +319,15 @@ static void random_damage(void **state)
 		open_ok(&s, f->dir, 1 << 20);
 		assert_true(oomstore_count(&s) <= (size_t)nrec);
 		for (size_t i = 0; i < oomstore_count(&s); i++) {
-			json_object *pad;
+			json_object *pad, *o = oomstore_get(&s, i);
 			int n = rec_n(&s, i);
 
 			assert_true(n >= 0 && n < nrec);
 			assert_int_equal(rec_id(&s, i), (uint64_t)n + 1);
 			assert_true(rec_id(&s, i) > last_id);
 			last_id = rec_id(&s, i);
-			assert_true(json_object_object_get_ex(oomstore_at(&s, i), "pad", &pad));
+			assert_true(json_object_object_get_ex(o, "pad", &pad));
+			json_object_put(o);
 		}
 		assert_true(oomstore_append(&s, make_rec(100, 5)) > (int64_t)last_id);
 		oomstore_close(&s);
