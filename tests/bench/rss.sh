@@ -30,7 +30,7 @@ st() { "$B/faultline" --json -s "$tmp/sock" status | jq "$1"; }
 rss() { awk '$1 == "VmRSS:" {print $2}' "/proc/$pid/status"; }
 settle() { sleep 3; }
 
-start
+start '[daemon]\nsave_interval = 2s\n'
 printf 'daemon RSS at start:                      %6d KiB\n' "$(rss)"
 "$B/workloads/fork_storm" --children 10000 --parallel 64 --pages 1 >/dev/null
 settle
@@ -43,6 +43,9 @@ for _ in $(seq 600); do grep -q READY "$tmp/many.out" && break; sleep 0.2; done
 settle
 printf 'with %6d live processes:                %6d KiB (records: %d KiB)\n' "$(st .processes.live)" "$(rss)" \
 	"$(( $(st .limits.memory_used) / 1024 ))"
+printf 'a save of them: %d KiB on disk (%d KiB before compression), %d ms\n' \
+	"$(( $(st .state.last_save_bytes) / 1024 ))" "$(( $(st .state.last_save_raw_bytes) / 1024 ))" \
+	"$(( $(st .state.last_save_us) / 1000 ))"
 d0=$(st .drops.exit)
 exec {hold}>&-
 sleep 5
