@@ -81,6 +81,16 @@ int verb_status(struct cli *cli, int argc, char **argv)
 	printf("drops       %llu%s (exits vanished without an event: %s)\n",
 	       (unsigned long long)jget_u64(drops, "total"), jget_u64(drops, "total") ? " LOST EVENTS" : "",
 	       fmt_count((double)jget_u64(procs, "exits_vanished"), b, sizeof(b)));
+	{
+		json_object *lk = jget(d, "leaks");
+
+		/* "leaks       2 suspects; analysis took 95 us for 47 processes (cgroup limits: memory.max)" */
+		if (lk)
+			printf("leaks       %llu suspect%s; analysis took %llu us for %llu processes (cgroup limits: %s)\n",
+			       (unsigned long long)jget_u64(lk, "suspects"), jget_u64(lk, "suspects") == 1 ? "" : "s",
+			       (unsigned long long)jget_u64(lk, "last_us"), (unsigned long long)jget_u64(lk, "last_processes"),
+			       jget_str(lk, "memcg", "none"));
+	}
 	print_limits(jget(d, "limits"));
 	print_state(jget(d, "state"));
 	{
