@@ -164,6 +164,49 @@ static void metrics_keys(void **state)
 	unlink(p);
 }
 
+static void leaks_keys(void **state)
+{
+	struct fl_config c, next;
+	char err[256], keys[256];
+	const char *p = write_tmp("[leaks]\nmin_duration = 20s\nmin_growth = 4M\nmin_confidence = 70\n"
+				  "windows = 10s, 1m,2h\nhorizon = 30m\nalert_interval = 0\nalerts = no\n");
+	static const char *const bad[] = { "windows = ", "windows = 1m, 2m, 3m, 4m, 5m", "windows = 1m, soon",
+					   "windows = 500ms", "min_confidence = 101", "alerts = maybe",
+					   "min_growth = 1K", "horizon = 0" };
+
+	config_defaults(&c);
+	assert_int_equal(c.leak_min_duration_ms, 30 * 60 * 1000);
+	assert_int_equal(c.leak_windows_ms[2], 3600 * 1000);
+	assert_int_equal(c.leak_alerts, 1);
+	assert_int_equal(config_load(&c, p, true, err, sizeof(err)), 0);
+	assert_int_equal(c.leak_min_duration_ms, 20000);
+	assert_int_equal(c.leak_min_growth, 4 << 20);
+	assert_int_equal(c.leak_min_confidence, 70);
+	assert_int_equal(c.leak_windows_ms[0], 10000);
+	assert_int_equal(c.leak_windows_ms[1], 60000);
+	assert_int_equal(c.leak_windows_ms[2], 7200000);
+	assert_int_equal(c.leak_windows_ms[3], 0); /* fewer than four: zero-terminated */
+	assert_int_equal(c.leak_horizon_ms, 1800000);
+	assert_int_equal(c.leak_alert_interval_ms, 0);
+	assert_int_equal(c.leak_alerts, 0);
+	unlink(p);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[128];
+
+		snprintf(text, sizeof(text), "[leaks]\n%s\n", bad[i]);
+		p = write_tmp(text);
+		next = c;
+		assert_int_not_equal(config_load(&next, p, true, err, sizeof(err)), 0);
+		assert_non_null(strstr(err, ":2: "));
+		assert_memory_equal(&next, &c, sizeof(c)); /* nothing applied */
+		unlink(p);
+	}
+	/* every [leaks] key is applied by a reload: none waits for a restart */
+	config_defaults(&next);
+	config_restart_keys(&c, &next, keys, sizeof(keys));
+	assert_string_equal(keys, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -174,6 +217,7 @@ int main(void)
 		cmocka_unit_test(bad_value_is_refused),
 		cmocka_unit_test(missing_file),
 		cmocka_unit_test(metrics_keys),
+		cmocka_unit_test(leaks_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
