@@ -126,13 +126,29 @@ static void load(struct series *S, const struct hist_sample *s, size_t n)
 		S->lo[i] = lo;
 		S->hi[i] = hi;
 	}
-	if (n >= 3) {
-		despike(S->y, S->tmp, n);
-		memcpy(S->y, S->tmp, n * sizeof(double));
-		despike(S->lo, S->tmp, n);
-		memcpy(S->lo, S->tmp, n * sizeof(double));
-		despike(S->hi, S->tmp, n);
-		memcpy(S->hi, S->tmp, n * sizeof(double));
+}
+
+static void despike_all(struct series *S)
+{
+	size_t n = S->n;
+
+	if (n < 3)
+		return;
+	despike(S->y, S->tmp, n);
+	memcpy(S->y, S->tmp, n * sizeof(double));
+	despike(S->lo, S->tmp, n);
+	memcpy(S->lo, S->tmp, n * sizeof(double));
+	despike(S->hi, S->tmp, n);
+	memcpy(S->hi, S->tmp, n * sizeof(double));
+}
+
+static void envelope_range(const struct series *S, double *min_lo, double *max_hi)
+{
+	*min_lo = S->lo[0];
+	*max_hi = S->hi[0];
+	for (size_t i = 1; i < S->n; i++) {
+		*min_lo = S->lo[i] < *min_lo ? S->lo[i] : *min_lo;
+		*max_hi = S->hi[i] > *max_hi ? S->hi[i] : *max_hi;
 	}
 }
 
@@ -291,7 +307,7 @@ int leak_analyse(const struct hist_sample *s, size_t n, const struct leak_params
 	static __thread struct series S;
 	char a[32], b[32], c[32];
 	size_t start, lb, last;
-	double now, tol, base_tol, flat_min, max_hi, span_g, end_level, grown, fall_recent, total_rise, min_lo, conf;
+	double now, tol, base_tol, flat_min, max_hi, quiet, span_g, end_level, grown, fall_recent, total_rise, min_lo, conf;
 	double dur, floors = 0, ends = 0;
 	struct trend_fit fit, recent = { 0 };
 	struct trend_slices sl;
@@ -314,25 +330,27 @@ int leak_analyse(const struct hist_sample *s, size_t n, const struct leak_params
 			vm_min = s[i].vm_kb;
 	v->vm_delta = ((int64_t)s[n - 1].vm_kb - (int64_t)vm_min) * 1024;
 	load(&S, s, n);
-	windows(&S, prm, v);
 	if (n < 4) {
+		windows(&S, prm, v);
 		v->cls = LEAK_NEW;
 		snprintf(v->reason, sizeof(v->reason), "only %zu samples so far", n);
 		return 0;
 	}
 	last = n - 1;
 	now = S.t[last];
-	min_lo = S.lo[0];
-	max_hi = S.hi[0];
-	for (size_t i = 1; i < n; i++) {
-		min_lo = S.lo[i] < min_lo ? S.lo[i] : min_lo;
-		max_hi = S.hi[i] > max_hi ? S.hi[i] : max_hi;
-	}
 	/* Most processes never move by half the minimum growth: then nothing
 	 * can rise, fall or level off enough to count, and the class is
-	 * steady or reserved-only whatever the fit says (same tests as below,
-	 * without the fits). */
-	if (max_hi - min_lo < fmax(4 * fmax(64 << 10, prm->min_growth / 64.0), prm->min_growth / 2.0)) {
+	 * steady or reserved-only whatever the fit says (the same tests as
+	 * below, without the fits). Looked at before despiking too, which is
+	 * most of the cost of a quiet process. */
+	quiet = fmax(4 * fmax(64 << 10, prm->min_growth / 64.0), prm->min_growth / 2.0);
+	envelope_range(&S, &min_lo, &max_hi);
+	if (max_hi - min_lo >= quiet) {
+		despike_all(&S);
+		envelope_range(&S, &min_lo, &max_hi);
+	}
+	windows(&S, prm, v);
+	if (max_hi - min_lo < quiet) {
 		trend_theil_sen_points(S.t, S.lo, n, WINDOW_POINTS, &fit);
 		v->slope = fit.slope;
 		v->growth_start = s[last].t;
