@@ -101,7 +101,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t mall = 0, block = 64 << 10, churn = 0, mm = 0, touch = 0, brk_b = 0, lib = 0, rounds = 1, gap = 0;
-	uint64_t leaked = 0, churn_ns = 0;
+	uint64_t leaked = 0, churn_ns = 0, churn_cpu_ns = 0;
 	size_t page;
 	char *region = NULL;
 	int c;
@@ -150,10 +150,11 @@ int main(int argc, char **argv)
 		if (mall)
 			leaked += leak_via_malloc(mall, block, page);
 		if (churn) {
-			uint64_t t0 = wl_now_ns();
+			uint64_t t0 = wl_now_ns(), c0 = wl_cpu_ns();
 
 			churn_via_malloc(churn, block);
 			churn_ns += wl_now_ns() - t0;
+			churn_cpu_ns += wl_cpu_ns() - c0;
 		}
 		if (mm)
 			grow_via_mmap(mm);
@@ -165,11 +166,11 @@ int main(int argc, char **argv)
 			wl_die("lib_fill_pages %llu", (unsigned long long)lib);
 	}
 	wl_ready("malloc_bytes=%llu malloc_blocks=%llu churn=%llu mmap_bytes=%llu touch_pages=%llu brk_bytes=%llu "
-		 "lib_pages=%llu page=%zu churn_ns=%llu",
+		 "lib_pages=%llu page=%zu churn_ns=%llu churn_cpu_ns=%llu",
 		 (unsigned long long)leaked, (unsigned long long)(leaked / block), (unsigned long long)(churn * rounds),
 		 (unsigned long long)(mm * rounds), (unsigned long long)(touch / page * rounds),
 		 (unsigned long long)(brk_b * rounds), (unsigned long long)(lib / page * rounds), page,
-		 (unsigned long long)churn_ns);
+		 (unsigned long long)churn_ns, (unsigned long long)churn_cpu_ns);
 	wl_hold(-1);
 	return 0;
 }

@@ -161,6 +161,15 @@ static inline long wl_page_size(void)
 	return ps;
 }
 
+/* CPU time of the whole process (all threads), in ns. */
+static inline uint64_t wl_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static inline uint64_t wl_now_ns(void)
 {
 	struct timespec ts;
