@@ -113,6 +113,10 @@ int tracer_attach(struct trace *t, char *err, size_t errlen)
 		s->rodata->pidns_dev = ns.st_dev;
 		s->rodata->pidns_ino = ns.st_ino;
 	}
+	/* The programs filter on these from their first event. */
+	for (int i = 0; i < t->nprocs && i < TRACE_MAX_PIDS; i++)
+		s->rodata->target_tgids[i] = t->procs[i].pid;
+	s->rodata->ntargets = t->nprocs;
 	bpf_program__set_autoload(s->progs.trace_fault, t->what & FL_TV_FAULTS);
 	bpf_program__set_autoload(s->progs.trace_brk, t->what & FL_TV_BRK);
 	bpf_program__set_autoload(s->progs.trace_mmap, t->what & FL_TV_MMAP);
@@ -125,16 +129,6 @@ int tracer_attach(struct trace *t, char *err, size_t errlen)
 	if (r) {
 		snprintf(err, errlen, "loading the trace programs failed: %s", strerror(-r));
 		goto fail;
-	}
-	/* Targets first: the programs filter on them from the first event. */
-	for (int i = 0; i < t->nprocs; i++) {
-		__u32 tgid = t->procs[i].pid, one = 1;
-
-		if (bpf_map_update_elem(bpf_map__fd(s->maps.targets), &tgid, &one, BPF_ANY)) {
-			r = -errno;
-			snprintf(err, errlen, "setting the traced pids failed: %s", strerror(-r));
-			goto fail;
-		}
 	}
 	if ((t->what & FL_TV_FAULTS) &&
 	    (r = attach_one(t, s->progs.trace_fault, &s->links.trace_fault, "page-fault", err, errlen)))

@@ -3,7 +3,10 @@
 # with one faultlined running throughout (its always-on cost is measured by
 # tests/bench/run.sh; this isolates the trace):
 #   storm-other   a fault storm in another process while one process is
-#                 traced for faults / no trace            (target <= 1.05)
+#                 traced for faults / no trace            (target <= 1.05);
+#                 also, exactly, what the page-fault program costs per
+#                 fault of an untraced process (kernel.bpf_stats_enabled for
+#                 the duration: run time / runs), against a fault's own cost
 #   after-trace   a fault storm after a trace ended / before it ran (~1.0:
 #                 nothing stays attached)
 #   traced-self   the traced process's own fault storm / untraced (reported)
@@ -44,8 +47,10 @@ daemon_pid=
 idle_pid=
 cli_pid=
 
+stats_was=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null)
 # Everything is stopped by the pid we started it with, nothing else.
 cleanup() {
+	[ -n "$stats_was" ] && sysctl -q -w kernel.bpf_stats_enabled="$stats_was" 2>/dev/null
 	[ -n "$cli_pid" ] && kill -TERM "$cli_pid" 2>/dev/null
 	[ -n "$idle_pid" ] && kill -TERM "$idle_pid" 2>/dev/null
 	if [ -n "$daemon_pid" ]; then
@@ -143,15 +148,33 @@ exec {idle_fd}>"$tmp/idle.in"
 results=()
 storm # warm-up, unrecorded
 
+# The trace_fault program of our daemon (its fds name it), and its counters.
+trace_fault_id() {
+	local id
+	for id in $(cat /proc/"$daemon_pid"/fdinfo/* 2>/dev/null | awk '$1 == "prog_id:" {print $2}' | sort -u); do
+		[ "$(bpftool prog show id "$id" -j 2>/dev/null | jq -r .name)" = trace_fault ] && echo "$id" && return
+	done
+}
+prog_stats() { bpftool prog show id "$1" -j | jq -r '"\(.run_time_ns // 0) \(.run_cnt // 0)"'; }
+faults_of_sample() { sed -n 's/^RESULT faults=\([0-9]*\).*/\1/p' "$tmp/sample.out"; }
+
 echo "== clock: $CLOCK time of the workload"
 echo "== storm-other: fault_storm ${fault_args[*]} while pid $idle_pid is traced for faults ($PAIRS pairs)"
 r=()
+per_run=()
+per_fault=()
+[ -n "$stats_was" ] && sysctl -q -w kernel.bpf_stats_enabled=1
 for ((i = 1; i <= PAIRS; i++)); do
 	storm
 	base=$sample_ns
+	per_fault+=("$(awk -v n="$base" -v f="$(faults_of_sample)" 'BEGIN { printf "%.1f", n / f }')")
 	trace_start "$idle_pid" --what faults
+	id=$(trace_fault_id)
+	read -r t0 c0 < <(prog_stats "$id")
 	storm
 	with=$sample_ns
+	read -r t1 c1 < <(prog_stats "$id")
+	[ "$c1" -gt "$c0" ] && per_run+=("$(awk -v t=$((t1 - t0)) -v c=$((c1 - c0)) 'BEGIN { printf "%.1f", t / c }')")
 	trace_stop
 	r+=("$(ratio "$with" "$base")")
 	printf '  pair %d: no trace %.3f s, another process traced %.3f s, ratio %.3f\n' "$i" \
@@ -160,6 +183,12 @@ done
 m=$(printf '%s\n' "${r[@]}" | median)
 v=$(awk -v m="$m" -v t="$OTHER_TARGET" 'BEGIN { print (m <= t) ? "PASS" : "ABOVE TARGET" }')
 results+=("storm-other ratio: $m (target <= $OTHER_TARGET: $v)")
+[ "$stats_was" = 0 ] && sysctl -q -w kernel.bpf_stats_enabled=0
+if [ ${#per_run[@]} -gt 0 ]; then
+	pr=$(printf '%s\n' "${per_run[@]}" | median)
+	pf=$(printf '%s\n' "${per_fault[@]}" | median)
+	results+=("trace_fault program: $pr ns per fault of an untraced process, $(awk -v a="$pr" -v b="$pf" 'BEGIN { printf "%.1f", 100 * a / b }')% of a fault's $pf ns ($CLOCK time)")
+fi
 
 echo "== after-trace: fault_storm before a trace / after it ended ($PAIRS pairs)"
 r=()
