@@ -31,6 +31,7 @@ struct hook_run {
 	size_t outlen;
 	bool truncated;
 	bool timed_out;
+	bool done; /* finished: freed by hooks_reap() after this loop turn */
 	struct hook_run *prev, *next;
 };
 
@@ -148,6 +149,35 @@ static void run_free(struct hooks *h, struct hook_run *r)
 	DL_DELETE(h->running, r);
 	h->nrunning--;
 	free(r);
+}
+
+/* The same epoll batch may still hold events for a run that just finished
+ * (its pipe and its pidfd together): its fds are closed at once, its memory
+ * only after the batch. */
+static void run_retire(struct hooks *h, struct hook_run *r)
+{
+	if (r->pidfd >= 0)
+		close(r->pidfd);
+	if (r->out >= 0)
+		close(r->out);
+	if (r->timer >= 0)
+		close(r->timer);
+	r->pidfd = r->out = r->timer = -1;
+	r->done = true;
+	h->ndone++;
+}
+
+void hooks_reap(struct hooks *h)
+{
+	struct hook_run *r, *tmp;
+
+	if (!h->ndone)
+		return;
+	DL_FOREACH_SAFE(h->running, r, tmp) {
+		if (r->done)
+			run_free(h, r);
+	}
+	h->ndone = 0;
 }
 
 static int watch(struct hooks *h, int fd, struct hook_fd *tag, struct hook_run *r)
@@ -323,13 +353,15 @@ static void finish(struct hooks *h, struct hook_run *r)
 			si.si_code == CLD_EXITED ? "exited with status" : "killed by signal", si.si_status,
 			(unsigned long long)ms, r->cmd, r->outlen ? r->output : "(none)",
 			r->truncated ? " [truncated]" : "");
-	run_free(h, r);
+	run_retire(h, r);
 }
 
 void hooks_on_event(struct hooks *h, struct hook_fd *fd)
 {
 	struct hook_run *r = fd->run;
 
+	if (r->done)
+		return;
 	if (fd == &r->out_fd) {
 		drain(h, r);
 	} else if (fd == &r->timer_fd) {
@@ -350,9 +382,12 @@ void hooks_close(struct hooks *h)
 	struct hook_run *r, *tmp;
 
 	DL_FOREACH_SAFE(h->running, r, tmp) {
-		kill(-r->pid, SIGKILL);
-		kill(r->pid, SIGKILL);
-		waitpid(r->pid, NULL, 0);
+		if (!r->done) {
+			kill(-r->pid, SIGKILL);
+			kill(r->pid, SIGKILL);
+			waitpid(r->pid, NULL, 0);
+		}
 		run_free(h, r);
 	}
+	h->ndone = 0;
 }

@@ -45,7 +45,8 @@ struct hooks {
 	int ncmds;
 	uint64_t timeout_ms;
 	struct hook_run *running;
-	unsigned nrunning;
+	unsigned nrunning; /* including finished ones not yet reaped */
+	unsigned ndone;
 	struct hooks_stats stats;
 };
 
@@ -54,6 +55,8 @@ void hooks_init(struct hooks *h, int epfd, uint64_t timeout_ms);
 void hooks_run(struct hooks *h, json_object *rec);
 /* The loop calls this for an EP_HOOK tag. */
 void hooks_on_event(struct hooks *h, struct hook_fd *fd);
+/* Frees the runs that finished during this loop turn (after the batch). */
+void hooks_reap(struct hooks *h);
 /* Kills whatever still runs (at exit). */
 void hooks_close(struct hooks *h);
 

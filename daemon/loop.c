@@ -367,6 +367,7 @@ int daemon_run(struct daemon *d)
 		}
 		server_run_pending(&d->server);
 		server_reap(&d->server);
+		hooks_reap(&d->oom.hooks);
 		notify_watchdog(&d->notify, now_mono_ms());
 	}
 	probes_consume(&d->probes);
