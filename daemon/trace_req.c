@@ -112,6 +112,12 @@ int trace_start(struct daemon *d, const struct trace_params *tp, struct client *
 	char what[64];
 	int r;
 
+	/* Without the always-on probes this is no running daemon (unit tests,
+	 * fuzzing drive the handlers directly): load nothing into the kernel. */
+	if (!d->probes.ev) {
+		snprintf(err, errlen, "faultlined's probes are not loaded: nothing can be traced");
+		return -ENODEV;
+	}
 	if (d->traces.running >= TRACE_MAX_RUNNING) {
 		snprintf(err, errlen, "%d traces are running already (the most at once): wait for one to end",
 			 TRACE_MAX_RUNNING);

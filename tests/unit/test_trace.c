@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
+#include "daemon.h"
 #include "procmaps.h"
 #include "procstat.h"
 #include "trace_result.h"
@@ -204,6 +206,49 @@ static void sp_word_only_when_it_is_code(void **state)
 	json_object_put(views);
 }
 
+/* The request's checks, through the real handler, with no probes loaded:
+ * bad arguments are named, and nothing is ever loaded into the kernel. */
+static const char *trace_error(const char *args)
+{
+	static char msg[512];
+	static struct daemon d;
+	struct client c;
+	json_object *req, *resp, *e;
+	char line[600];
+
+	memset(&c, 0, sizeof(c));
+	snprintf(line, sizeof(line), "{\"cmd\":\"trace\",\"args\":%s}", args);
+	req = json_tokener_parse(line);
+	assert_non_null(req);
+	resp = api_handle(&d, &c, req);
+	assert_false(json_object_get_boolean(json_object_object_get(resp, "ok")));
+	e = json_object_object_get(resp, "error");
+	snprintf(msg, sizeof(msg), "%s %s", json_object_get_string(json_object_object_get(e, "code")),
+		 json_object_get_string(json_object_object_get(e, "message")));
+	json_object_put(resp);
+	json_object_put(req);
+	assert_false(c.tracing);
+	assert_int_equal(d.traces.running, 0);
+	return msg;
+}
+
+static void trace_request_checks(void **state)
+{
+
+	assert_non_null(strstr(trace_error("{}"), "bad_argument 'pids'"));
+	assert_non_null(strstr(trace_error("{\"pids\":[]}"), "bad_argument 'pids'"));
+	assert_non_null(strstr(trace_error("{\"pids\":[\"1\"]}"), "bad_argument 'pids' must hold"));
+	assert_non_null(strstr(trace_error("{\"pids\":[0]}"), "bad_argument"));
+	assert_non_null(strstr(trace_error("{\"pids\":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17]}"),
+			       "at most 16 pids"));
+	assert_non_null(strstr(trace_error("{\"pids\":[1],\"what\":\"swap\"}"), "faults, brk, mmap, malloc"));
+	assert_non_null(strstr(trace_error("{\"pids\":[1],\"for_ms\":5}"), "'for_ms' must be between 100"));
+	assert_non_null(strstr(trace_error("{\"pids\":[1],\"for_ms\":600001}"), "'for_ms'"));
+	assert_non_null(strstr(trace_error("{\"pids\":[1],\"sample_every\":0}"), "'sample_every'"));
+	/* Valid, but no probes: refused before anything is loaded. */
+	assert_non_null(strstr(trace_error("{\"pids\":[1]}"), "failed faultlined's probes are not loaded"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -213,6 +258,7 @@ int main(void)
 		cmocka_unit_test(view_names),
 		cmocka_unit_test(results_ranked_and_named),
 		cmocka_unit_test(sp_word_only_when_it_is_code),
+		cmocka_unit_test(trace_request_checks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
