@@ -234,7 +234,6 @@ static const char *trace_error(const char *args)
 
 static void trace_request_checks(void **state)
 {
-
 	assert_non_null(strstr(trace_error("{}"), "bad_argument 'pids'"));
 	assert_non_null(strstr(trace_error("{\"pids\":[]}"), "bad_argument 'pids'"));
 	assert_non_null(strstr(trace_error("{\"pids\":[\"1\"]}"), "bad_argument 'pids' must hold"));
