@@ -386,7 +386,8 @@ int leak_analyse(const struct hist_sample *s, size_t n, const struct leak_params
 	/* Falls are looked for a little before the growth began too: a
 	 * sawtooth's current tooth starts right after its last fall. */
 	lb = index_at(&S, now - fmax(2 * span_g, prm->min_duration_s));
-	fall_recent = trend_largest_fall(S.hi, S.lo, lb, n);
+	/* From the sample before: a fall into the first one counts too. */
+	fall_recent = trend_largest_fall(S.hi, S.lo, lb ? lb - 1 : 0, n);
 	total_rise = fmax(0, end_level - min_lo);
 	{
 		size_t r = index_at(&S, now - span_g / 3);

@@ -333,6 +333,33 @@ static void a_week_long_slow_leak_is_seen(void **state)
 	assert_true(o.v.growth_start <= T0 + 86400);
 }
 
+/* history_samples raised past what the analysis reads: neighbours are
+ * merged, so the whole span (and a sawtooth's troughs) still count. */
+static void a_long_history_is_merged_not_cut(void **state)
+{
+	static struct hist_sample s[3000];
+	struct leak_verdict v;
+	unsigned seed = 7;
+
+	for (int i = 0; i < 3000; i++) {
+		s[i].t = T0 + i;
+		set_anon(&s[i], 50 * MiB + i * 64 * 1024.0 + noise(&seed, 100 << 10));
+		s[i].owned_min_kb = s[i].owned_max_kb = s[i].anon_kb;
+	}
+	assert_int_equal(leak_analyse(s, 3000, &P, &v), 0);
+	assert_int_equal(v.cls, LEAK_SUSPECT);
+	assert_true(v.span_s >= 2990);
+	assert_true(v.growth_start <= T0 + 10);
+	assert_true(fabs(v.slope - 64 * 1024) < 0.05 * 64 * 1024);
+	/* a sawtooth: its troughs survive the merge */
+	for (int i = 0; i < 3000; i++) {
+		set_anon(&s[i], 20 * MiB + fmod(i, 30) * 3 * MiB);
+		s[i].owned_min_kb = s[i].owned_max_kb = s[i].anon_kb;
+	}
+	assert_int_equal(leak_analyse(s, 3000, &P, &v), 0);
+	assert_int_equal(v.cls, LEAK_SAWTOOTH);
+}
+
 static void pid_reuse_starts_afresh(void **state)
 {
 	struct proctab t;
@@ -430,6 +457,7 @@ int main(void)
 		cmocka_unit_test(growth_start_is_when_the_leak_began),
 		cmocka_unit_test(a_stopped_leak_becomes_a_plateau),
 		cmocka_unit_test(a_week_long_slow_leak_is_seen),
+		cmocka_unit_test(a_long_history_is_merged_not_cut),
 		cmocka_unit_test(pid_reuse_starts_afresh),
 		cmocka_unit_test(projection_shares_a_limit),
 		cmocka_unit_test(ranking),
