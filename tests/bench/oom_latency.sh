@@ -5,7 +5,8 @@
 #   read      faultlined has the event from the ring buffer
 #   on disk   the record is in STATE_DIR/oom.log, fdatasync'd
 #   journald  journald received the entry (its __MONOTONIC_TIMESTAMP)
-#   hook      a hook's first command ran (`date +%s%N` in the hook)
+#   hook      faultlined started the hook (fork returned), and the hook's
+#             first command ran (`date +%s%N` in the hook)
 # over N real memcg kills (32 MiB limit). journald is a private instance in
 # a private mount namespace (tmpfs /run and journal directories), so the
 # machine's own logs are never touched.
@@ -108,11 +109,12 @@ for k in $(seq 1 "$KILLS"); do
 	line=$(grep "OOM record $id, after mark_victim" "$tmp/daemon.log")
 	read_us=$(sed -n 's/.*read \([0-9]*\) us.*/\1/p' <<<"$line")
 	disk_us=$(sed -n 's/.*on disk \([0-9]*\) us.*/\1/p' <<<"$line")
+	spawn_us=$(sed -n 's/.*hooks started \([0-9]*\) us.*/\1/p' <<<"$line")
 	# The hook's wall time against the kill's: boot and wall clocks read
 	# together here give the offset between them.
 	hook_wall=$(cat "$tmp/hook.$id")
 	offset=$(python3 -c 'import time; print(time.clock_gettime_ns(time.CLOCK_REALTIME) - time.clock_gettime_ns(time.CLOCK_BOOTTIME))')
-	echo "$read_us $disk_us $((jmono - boot_ns / 1000)) $(((hook_wall - offset - boot_ns) / 1000))" >>"$tmp/rows"
+	echo "$read_us $disk_us $((jmono - boot_ns / 1000)) $spawn_us $(((hook_wall - offset - boot_ns) / 1000))" >>"$tmp/rows"
 done
 
 stats() { # column name
@@ -123,4 +125,5 @@ stats() { # column name
 stats 1 "event read by faultlined"
 stats 2 "record on disk (fdatasync)"
 stats 3 "journald received the entry"
-stats 4 "hook running"
+stats 4 "hook started (fork returned)"
+stats 5 "hook running (its first command)"
