@@ -83,7 +83,7 @@ for i in $(seq 1 50); do [ "$(fl_json status | jq .clients.connected)" -ge 2 ] 2
 
 # --- 1. a single allocator: victim and trigger --------------------------------
 cg1=$(fl_make_memcg oomk-single "$LIMIT") || { not_ok "cannot create a memory cgroup"; exit 1; }
-sh -c "$IN_MEMCG" "$cg1" "$FL_BUILD/workloads/oom_alloc" --mb 200 --step-mb 2 --delay-ms 150 >"$FL_TMP/single.out" 2>&1 &
+sh -c "$IN_MEMCG" "$cg1" "$FL_BUILD/workloads/oom_alloc" --mb 200 --step-mb 2 --delay-ms 200 >"$FL_TMP/single.out" 2>&1 &
 wl=$!
 FL_SPAWNED+=("$wl")
 wait "$wl"
