@@ -181,6 +181,19 @@ int BPF_PROG(trace_fault, unsigned long address, struct pt_regs *regs, unsigned 
 	else
 		k.kind = FL_TK_OTHER;
 	k.stack_id = user_stack(ctx);
+	/* A fault in a frame-less leaf (memset, memcpy, a leaf of the program
+	 * itself) hides its caller from the frame-pointer walk; the word at
+	 * the stack pointer is that caller's return address then. Kept only
+	 * when it points into the executable's code, so that varying data
+	 * there cannot multiply the keys; faultlined checks it follows a call
+	 * instruction before showing it. */
+	{
+		__u64 w = 0, start_code = BPF_CORE_READ(mm, start_code), end_code = BPF_CORE_READ(mm, end_code);
+
+		bpf_probe_read_user(&w, sizeof(w), (void *)BPF_CORE_READ(regs, sp));
+		if (w >= start_code && w < end_code)
+			k.sp_word = w;
+	}
 	v = agg_entry(&k);
 	if (!v)
 		return 0;

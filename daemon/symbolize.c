@@ -84,6 +84,47 @@ void symbolizer_close(struct symbolizer *s)
 	free(s);
 }
 
+bool symbolizer_follows_call(struct symbolizer *s, uint64_t addr)
+{
+	const unsigned char *img, *b;
+	Dwfl_Module *mod;
+	GElf_Addr bias;
+	GElf_Phdr ph;
+	size_t n, size;
+	Elf *elf;
+
+	if (!s || addr < 8)
+		return false;
+	current_pid = s->pid;
+	mod = dwfl_addrmodule(s->dwfl, addr - 1);
+	elf = mod ? dwfl_module_getelf(mod, &bias) : NULL;
+	if (!elf || elf_getphdrnum(elf, &n))
+		return false;
+	img = (const unsigned char *)elf_rawfile(elf, &size);
+	if (!img)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t v = addr - bias, off;
+
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD || !(ph.p_flags & PF_X))
+			continue;
+		if (v < ph.p_vaddr + 7 || v > ph.p_vaddr + ph.p_filesz)
+			continue;
+		off = ph.p_offset + (v - ph.p_vaddr);
+		if (off > size)
+			return false;
+		b = img + off;
+#if defined(__x86_64__)
+		/* call rel32; call *disp32(%rip); call *%reg; call *disp8(%reg) */
+		return b[-5] == 0xe8 || (b[-6] == 0xff && b[-5] == 0x15) || (b[-2] == 0xff && (b[-1] & 0xf8) == 0xd0) ||
+		       (b[-3] == 0xff && (b[-2] & 0xf8) == 0x50);
+#else
+		return true; /* in code: the best this build can tell */
+#endif
+	}
+	return false;
+}
+
 void symbolizer_frame_raw(uint64_t addr, struct sym_frame *f)
 {
 	memset(f, 0, sizeof(*f));

@@ -32,6 +32,10 @@ void symbolizer_close(struct symbolizer *s);
  * the call instruction before it is looked up. */
 void symbolizer_frame(struct symbolizer *s, uint64_t addr, bool return_addr, struct sym_frame *f);
 
+/* True when addr is right after a call instruction in the process's code
+ * (so a word found on the stack is a return address, not data). */
+bool symbolizer_follows_call(struct symbolizer *s, uint64_t addr);
+
 /* Without a symbolizer (the maps could not be read): the address only. */
 void symbolizer_frame_raw(uint64_t addr, struct sym_frame *f);
 

@@ -206,6 +206,16 @@ static void namer(void *ctx, int pid, uint64_t addr, bool ret, struct sym_frame 
 	symbolizer_frame_raw(addr, f);
 }
 
+static bool follows_call(void *ctx, int pid, uint64_t addr)
+{
+	struct namer_ctx *nc = ctx;
+
+	for (int i = 0; i < nc->t->nprocs; i++)
+		if (nc->t->procs[i].pid == pid)
+			return symbolizer_follows_call(nc->syms[i], addr);
+	return false;
+}
+
 static json_object *build_result(struct trace *t, const struct trace_rec *recs, size_t n,
 				 const uint64_t drops[FL_TD__MAX], const char *ended, uint64_t now)
 {
@@ -217,6 +227,7 @@ static json_object *build_result(struct trace *t, const struct trace_rec *recs, 
 		.top = t->top,
 		.page_size = sysconf(_SC_PAGESIZE),
 		.namer = namer,
+		.follows_call = follows_call,
 		.namer_ctx = &nc,
 	};
 	char what[64];

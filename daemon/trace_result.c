@@ -92,19 +92,25 @@ static uint64_t rec_weight(const struct trace_rec *r)
 	return r->val.bytes;
 }
 
-/* The word at the stack pointer of a syscall is the wrapper's return
- * address when it points into code and the frame-pointer walk skipped it. */
-static bool use_sp_word(const struct trace_result_proc *p, const struct trace_rec *r)
+/* The word at the stack pointer is the caller's return address that the
+ * frame-pointer walk skipped: always at a uprobe on a function's entry and
+ * in a syscall wrapper (leaves without a frame), and for a fault when it
+ * follows a call instruction (a frame-less leaf such as memset); else it is
+ * data and left out. */
+static bool use_sp_word(const struct trace_result_opts *o, const struct trace_result_proc *p,
+			const struct trace_rec *r)
 {
 	struct procmap m;
 
-	if (r->key.view == FL_TV_FAULTS)
-		return false;
 	if (!r->key.sp_word || !p->maps || r->nframes < 1)
 		return false;
 	if (r->nframes > 1 && r->frames[1] == r->key.sp_word)
 		return false;
-	return procmaps_find(p->maps, r->key.sp_word, &m) == 0 && m.exec;
+	if (procmaps_find(p->maps, r->key.sp_word, &m) || !m.exec)
+		return false;
+	if (o->follows_call)
+		return o->follows_call(o->namer_ctx, p->pid, r->key.sp_word);
+	return r->key.view != FL_TV_FAULTS;
 }
 
 static json_object *frame_json(const struct trace_result_opts *o, int pid, uint64_t addr, bool ret,
@@ -137,7 +143,7 @@ static json_object *frames_json(const struct trace_result_opts *o, const struct 
 				const struct trace_rec *r, json_object *modules)
 {
 	json_object *a = json_object_new_array();
-	bool sp = use_sp_word(p, r);
+	bool sp = use_sp_word(o, p, r);
 
 	for (uint32_t i = 0; i < r->nframes; i++) {
 		json_object_array_add(a, frame_json(o, p->pid, r->frames[i], i > 0, modules));

@@ -21,6 +21,8 @@ struct trace_rec {
 };
 
 typedef void (*trace_namer_fn)(void *ctx, int pid, uint64_t addr, bool return_addr, struct sym_frame *f);
+/* Is addr right after a call instruction (a return address)? */
+typedef bool (*trace_call_check_fn)(void *ctx, int pid, uint64_t addr);
 
 struct trace_result_opts {
 	unsigned what;         /* FL_TV_* mask asked for */
@@ -28,6 +30,7 @@ struct trace_result_opts {
 	unsigned top;          /* stacks per view */
 	long page_size;
 	trace_namer_fn namer;
+	trace_call_check_fn follows_call; /* NULL: cannot tell */
 	void *namer_ctx;
 };
 

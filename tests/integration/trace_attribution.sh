@@ -19,7 +19,7 @@ wait_running() {
 	return 1
 }
 
-fl_spawn wl grow_paths --malloc 8M --block 64K --churn 500 --mmap 16M --touch 8M --brk 4M --lib 4M
+fl_spawn wl grow_paths --malloc 8M --block 64K --churn 500 --mmap 16M --touch 8M --brk 4M --lib 4M --memset 4M
 fl_wait_line "$wl_out" '^ARMED' >/dev/null || { not_ok "grow_paths did not arm"; exit 1; }
 res=$FL_TMP/trace.json
 svg=$FL_TMP/faults.svg
@@ -53,6 +53,11 @@ check_eq "page faults in grow_via_brk are heap pages" "$(($(kv "$line" brk_bytes
 	"$(inner faults grow_via_brk heap pages)"
 check_eq "page faults in lib_fill_pages (libgrowpaths.so)" "$(kv "$line" lib_pages)" \
 	"$(inner faults lib_fill_pages anon pages)"
+# memset (in the C library, without a frame) faults for fill_via_memset:
+# the caller comes from the word at the stack pointer, checked to follow a
+# call instruction.
+check_eq "page faults in memset are attributed to fill_via_memset, its caller" "$(kv "$line" memset_pages)" \
+	"$(jq "[$V.faults.stacks[] | select(.kind == \"anon\" and .frames[1].label == \"fill_via_memset\" and .frames[1].module == \"grow_paths\" and .frames[2].label == \"main\") | .pages] | add // 0" "$res")"
 check_eq "lib_fill_pages is found in its shared library" libgrowpaths.so \
 	"$(jq -r "[$V.faults.stacks[].frames[] | select(.label == \"lib_fill_pages\")][0].module" "$res")"
 # leak_via_malloc touches every page of its blocks; malloc itself writes the

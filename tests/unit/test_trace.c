@@ -189,6 +189,33 @@ static void results_ranked_and_named(void **state)
 	json_object_put(views);
 }
 
+static bool says_yes(void *ctx, int pid, uint64_t addr)
+{
+	return addr == 0x55d0c0a01500;
+}
+
+/* A fault's word at sp is used only when it is known to follow a call. */
+static void sp_word_of_faults_needs_a_call(void **state)
+{
+	struct trace_result_opts o = { .what = FL_TV_FAULTS, .top = 5, .page_size = 4096, .namer = fake_namer };
+	struct trace_result_proc p = { .pid = 7, .comm = "app", .maps = maps };
+	struct trace_rec r[2];
+	json_object *views;
+
+	r[0] = rec(7, FL_TV_FAULTS, FL_TK_HEAP, 2, 2, 0x7f1000030000, 0x55d0c0a01200);
+	r[0].key.sp_word = 0x55d0c0a01500;
+	r[1] = rec(7, FL_TV_FAULTS, FL_TK_HEAP, 1, 1, 0x7f1000030000, 0x55d0c0a01200);
+	r[1].key.sp_word = 0x55d0c0a01600; /* code, but not after a call */
+	views = trace_result_views(&o, &p, r, 2); /* no way to tell: left out */
+	assert_int_equal(json_object_array_length(json_object_object_get(stack_at(views, "faults", 0), "frames")), 2);
+	json_object_put(views);
+	o.follows_call = says_yes;
+	views = trace_result_views(&o, &p, r, 2);
+	assert_int_equal(json_object_array_length(json_object_object_get(stack_at(views, "faults", 0), "frames")), 3);
+	assert_int_equal(json_object_array_length(json_object_object_get(stack_at(views, "faults", 1), "frames")), 2);
+	json_object_put(views);
+}
+
 static void sp_word_only_when_it_is_code(void **state)
 {
 	struct trace_result_opts o = { .what = FL_TV_MMAP, .top = 5, .page_size = 4096, .namer = fake_namer };
@@ -257,6 +284,7 @@ int main(void)
 		cmocka_unit_test(view_names),
 		cmocka_unit_test(results_ranked_and_named),
 		cmocka_unit_test(sp_word_only_when_it_is_code),
+		cmocka_unit_test(sp_word_of_faults_needs_a_call),
 		cmocka_unit_test(trace_request_checks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

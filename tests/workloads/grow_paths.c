@@ -9,6 +9,8 @@
  *                     before ARMED, so only the faults are measured)
  *   grow_via_brk      raw brk growth of --brk bytes, every page touched
  *   lib_fill_pages    (libgrowpaths.so) mmap + touch of --lib bytes
+ *   fill_via_memset   memset of --memset bytes (mapped before ARMED): the
+ *                     faults happen in the C library's frame-less memset
  * Prints ARMED <pid>, waits for a line on stdin, grows, prints READY with the
  * amounts, then holds until stdin closes (or --rounds more times, --gap-ms
  * apart, before READY).
@@ -78,6 +80,11 @@ __attribute__((noipa)) static void touch_pages(char *p, uint64_t bytes, size_t p
 	count_pages(bytes / page);
 }
 
+__attribute__((noipa)) static void fill_via_memset(char *p, uint64_t bytes)
+{
+	memset(p, 1, bytes);
+}
+
 /* Raw syscall: glibc's sbrk would put a frame-less sbrk between us and the
  * brk call, hiding this function from a frame-pointer walk. */
 __attribute__((noipa)) static void grow_via_brk(uint64_t bytes, size_t page)
@@ -97,10 +104,13 @@ int main(int argc, char **argv)
 		{ "churn", required_argument, NULL, 'c' },  { "mmap", required_argument, NULL, 'M' },
 		{ "touch", required_argument, NULL, 't' },  { "brk", required_argument, NULL, 'k' },
 		{ "lib", required_argument, NULL, 'l' },    { "rounds", required_argument, NULL, 'r' },
-		{ "gap-ms", required_argument, NULL, 'g' }, { "help", no_argument, NULL, 'h' },
+		{ "gap-ms", required_argument, NULL, 'g' }, { "memset", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t mall = 0, block = 64 << 10, churn = 0, mm = 0, touch = 0, brk_b = 0, lib = 0, rounds = 1, gap = 0;
+	uint64_t mset = 0;
+	char *mset_region = NULL;
 	uint64_t leaked = 0, churn_ns = 0, churn_cpu_ns = 0;
 	size_t page;
 	char *region = NULL;
@@ -118,9 +128,10 @@ int main(int argc, char **argv)
 		case 'l': lib = wl_opt_size("lib", optarg); break;
 		case 'r': rounds = wl_opt_u64("rounds", optarg, 1, 1000000); break;
 		case 'g': gap = wl_opt_u64("gap-ms", optarg, 0, 3600000); break;
+		case 's': mset = wl_opt_size("memset", optarg); break;
 		case 'h':
 			printf("Usage: %s [--malloc BYTES --block BYTES] [--churn N] [--mmap BYTES] [--touch BYTES]\n"
-			       "          [--brk BYTES] [--lib BYTES] [--rounds N --gap-ms MS]\n"
+			       "          [--brk BYTES] [--lib BYTES] [--memset BYTES] [--rounds N --gap-ms MS]\n"
 			       "Grows memory from known functions (see the comment at the top of grow_paths.c);\n"
 			       "every amount is per round. ARMED <pid>, a line on stdin, then READY <pid> ...\n",
 			       wl_prog);
@@ -131,14 +142,20 @@ int main(int argc, char **argv)
 	if (optind < argc)
 		wl_usage_error("unexpected argument '%s'", argv[optind]);
 	page = (size_t)wl_page_size();
-	if (!block || (touch | brk_b | lib | mm) % page)
-		wl_usage_error("--block must be > 0; --touch, --brk, --lib, --mmap page aligned");
+	if (!block || (touch | brk_b | lib | mm | mset) % page)
+		wl_usage_error("--block must be > 0; --touch, --brk, --lib, --mmap, --memset page aligned");
 	/* The region touch_pages faults in, mapped before the measured phase. */
 	if (touch) {
 		region = mmap(NULL, touch * rounds, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (region == MAP_FAILED)
 			wl_die("mmap the touch region");
 		madvise(region, touch * rounds, MADV_NOHUGEPAGE);
+	}
+	if (mset) {
+		mset_region = mmap(NULL, mset * rounds, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (mset_region == MAP_FAILED)
+			wl_die("mmap the memset region");
+		madvise(mset_region, mset * rounds, MADV_NOHUGEPAGE);
 	}
 	printf("ARMED %ld\n", (long)getpid());
 	fflush(stdout);
@@ -162,14 +179,17 @@ int main(int argc, char **argv)
 			touch_pages(region + r * touch, touch, page);
 		if (brk_b)
 			grow_via_brk(brk_b, page);
+		if (mset)
+			fill_via_memset(mset_region + r * mset, mset);
 		if (lib && !lib_fill_pages(lib, page))
 			wl_die("lib_fill_pages %llu", (unsigned long long)lib);
 	}
 	wl_ready("malloc_bytes=%llu malloc_blocks=%llu churn=%llu mmap_bytes=%llu touch_pages=%llu brk_bytes=%llu "
-		 "lib_pages=%llu page=%zu churn_ns=%llu churn_cpu_ns=%llu",
+		 "lib_pages=%llu memset_pages=%llu page=%zu churn_ns=%llu churn_cpu_ns=%llu",
 		 (unsigned long long)leaked, (unsigned long long)(leaked / block), (unsigned long long)(churn * rounds),
 		 (unsigned long long)(mm * rounds), (unsigned long long)(touch / page * rounds),
-		 (unsigned long long)(brk_b * rounds), (unsigned long long)(lib / page * rounds), page,
+		 (unsigned long long)(brk_b * rounds), (unsigned long long)(lib / page * rounds),
+		 (unsigned long long)(mset / page * rounds), page,
 		 (unsigned long long)churn_ns, (unsigned long long)churn_cpu_ns);
 	wl_hold(-1);
 	return 0;
