@@ -331,6 +331,10 @@ static void finish(struct hooks *h, struct hook_run *r)
 	while (r->outlen && r->output[r->outlen - 1] == '\n')
 		r->outlen--;
 	r->output[r->outlen] = 0;
+	/* One log line per hook: its lines joined. */
+	for (size_t i = 0; i < r->outlen; i++)
+		if (r->output[i] == '\n')
+			r->output[i] = '|';
 	if (r->truncated)
 		h->stats.output_truncated++;
 	if (r->timed_out) {
