@@ -25,7 +25,7 @@ struct hook_run {
 	int pidfd, out, timer;
 	pid_t pid;
 	uint64_t record_id;
-	const char *cmd;
+	char cmd[HOOK_CMD_MAX]; /* a copy: a reload may change the config's meanwhile */
 	uint64_t started_ms;
 	char output[HOOK_OUTPUT_MAX + 1];
 	size_t outlen;
@@ -209,16 +209,14 @@ static void child(int in, int out, const char *cmd, char **env)
 static int start_one(struct hooks *h, const char *cmd, int memfd, char **env, uint64_t id)
 {
 	struct hook_run *r = calloc(1, sizeof(*r));
-	int pipefd[2], dupin, e;
+	int pipefd[2], e;
 	struct itimerspec its = { .it_value = { h->timeout_ms / 1000, (h->timeout_ms % 1000) * 1000000 } };
 
 	if (!r)
 		return -ENOMEM;
 	r->pidfd = r->out = r->timer = -1;
-	r->cmd = cmd;
+	snprintf(r->cmd, sizeof(r->cmd), "%s", cmd);
 	r->record_id = id;
-	/* Each hook reads the record from offset 0: its own open file. */
-	dupin = memfd;
 	if (pipe2(pipefd, O_CLOEXEC)) {
 		free(r);
 		return -errno;
@@ -233,7 +231,7 @@ static int start_one(struct hooks *h, const char *cmd, int memfd, char **env, ui
 		return e;
 	}
 	if (r->pid == 0)
-		child(dupin, pipefd[1], cmd, env);
+		child(memfd, pipefd[1], cmd, env); /* each hook has a memfd of its own, at offset 0 */
 	close(pipefd[1]);
 	r->out = pipefd[0];
 	fcntl(r->out, F_SETFL, fcntl(r->out, F_GETFL) | O_NONBLOCK);
