@@ -42,8 +42,15 @@ san_reports() { # NAME LOG: a failing TAP line per report, appended to LOG
 }
 count_tap() { # log -> adds to passed/failed
 	local log=$1 name=$2 rc=$3 p f
+	# A log that vanished (a stray rm of /tmp) must count as a failure, not
+	# as a suite with nothing to say: grep prints nothing for a missing file.
+	if [ ! -f "$log" ]; then
+		echo "not ok - $name left no log ($log is gone)" >"$log"
+	fi
 	p=$(grep -c '^ok ' "$log" || true)
 	f=$(grep -c '^not ok ' "$log" || true)
+	p=${p:-0}
+	f=${f:-0}
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		f=1
 		echo "not ok - $name exited with status $rc" >>"$log"
