@@ -150,9 +150,33 @@ size_t history_series(const struct history *h, struct hist_sample *out, size_t m
 
 			if (t > 0 && s->t >= finer_start)
 				break;
-			if (n && s->t <= out[n - 1].t)
+			if (n && s->t < out[n - 1].t)
 				continue;
-			out[n++] = *s;
+			if (n && s->t == out[n - 1].t) {
+				/* A sub-second interval: samples share whole
+				 * seconds. One per second, with the newest
+				 * values (the verdict's "now") and the
+				 * envelope of them all. */
+				uint32_t lo = out[n - 1].owned_min_kb, hi = out[n - 1].owned_max_kb;
+
+				out[n - 1] = *s;
+				if (lo < s->owned_min_kb)
+					out[n - 1].owned_min_kb = lo;
+				if (hi > s->owned_max_kb)
+					out[n - 1].owned_max_kb = hi;
+				continue;
+			}
+			out[n] = *s;
+			/* A coarse sample stands for its whole bucket: its
+			 * envelope holds values up to the bucket's end. When
+			 * that reaches into the finer span, a later peak (or
+			 * low) would sit at an earlier time: a steady leak
+			 * would seem to fall, and its floor to rest. Such a
+			 * sample keeps only its own value, which is exact. */
+			if (t > 0 && (uint64_t)s->t / hist_tier_step[t] * hist_tier_step[t] + hist_tier_step[t] >
+					     finer_start)
+				out[n].owned_min_kb = out[n].owned_max_kb = s->anon_kb + s->swap_kb;
+			n++;
 		}
 	}
 	return n;

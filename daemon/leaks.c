@@ -162,6 +162,16 @@ static double jitter(struct series *S)
 	return trend_median(S->tmp, m);
 }
 
+/* Median time between neighbouring samples over the newest ones. */
+static double spacing(struct series *S)
+{
+	size_t m = S->n > 61 ? 60 : S->n - 1;
+
+	for (size_t i = 0; i < m; i++)
+		S->tmp[i] = S->t[S->n - 1 - i] - S->t[S->n - 2 - i];
+	return trend_median(S->tmp, m);
+}
+
 /* First index with t >= from_t. */
 static size_t index_at(const struct series *S, double from_t)
 {
@@ -366,6 +376,11 @@ int leak_analyse(const struct hist_sample *s, size_t n, const struct leak_params
 	 * duration, or a sixth of what we have seen (so a week-long leak
 	 * that pauses for an hour stays a suspect). */
 	flat_min = fmax(prm->min_duration_s / 2.0, now / 6.0);
+	/* ...and at least 8 samples long: tol allows 3 samples' steps, so a
+	 * shorter stretch (short test windows, a sub-second interval whose
+	 * samples share whole seconds) would let a steady leak pass for a
+	 * floor at rest, and a leak for a plateau. */
+	flat_min = fmax(flat_min, 8 * spacing(&S));
 	trend_suffix_floor(S.lo, n, S.floor);
 	start = trend_growth_start(S.t, S.floor, n, flat_min, tol);
 	span_g = now - S.t[start];

@@ -118,13 +118,17 @@ size_t trend_growth_start(const double *t, const double *floor, size_t n, double
 {
 	/* floor[] is non-decreasing, so for each end i the longest flat
 	 * stretch starts at the first j with floor[j] >= floor[i] - tol; that j
-	 * only moves forward with i. Keep the latest i that qualifies. */
+	 * only moves forward with i. Keep the latest i that qualifies.
+	 * The stretch is timed from j + 1: a floor that ignores one bad low
+	 * may hold at j the value of the sample after it, and across a wide
+	 * gap (a coarse sample, the daemon down) that would pass a steady
+	 * rise off as a rest as long as the gap. */
 	size_t j = 0, start = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		while (floor[j] < floor[i] - tol)
 			j++;
-		if (t[i] - t[j] >= flat_min)
+		if (t[i] - t[j + 1 <= i ? j + 1 : i] >= flat_min)
 			start = i;
 	}
 	return start;

@@ -32,7 +32,9 @@ void trend_suffix_floor(const double *lo, size_t n, double *out);
 
 /* The index where the present run of growth began: the end of the latest
  * stretch, at least flat_min long (in t units), over which floor[] (non-
- * decreasing) rose by no more than tol. 0 when the floor never rested. */
+ * decreasing) rose by no more than tol, timed from the stretch's second
+ * sample (floor[j] may be the value of j + 1: trend_suffix_floor()). 0 when
+ * the floor never rested. */
 size_t trend_growth_start(const double *t, const double *floor, size_t n, double flat_min, double tol);
 
 /* The series cut into k equal time slices over [t[from], t[n-1]]; counts the

@@ -82,6 +82,28 @@ static void series_is_time_ordered(void **state)
 	history_free(&h);
 }
 
+/* Four samples a second (they share whole seconds): tier 0 spans 15 s, and
+ * the 10 s tier's newest bucket reaches into it. In the merged series a
+ * rising count must still rise: no sample's high may exceed a later one's
+ * low (a fake fall), which an envelope spanning its whole bucket would. */
+static void series_of_a_rise_never_falls(void **state)
+{
+	struct history h = {};
+	struct hist_sample out[1000];
+	size_t n;
+
+	for (uint32_t q = 0; q < 4 * 200; q++) {
+		add(&h, 100000 + q / 4, 1000 + q);
+		n = history_series(&h, out, 1000);
+		for (size_t i = 1; i < n; i++) {
+			assert_true(out[i].t > out[i - 1].t);
+			assert_true(out[i - 1].owned_max_kb <= out[i].owned_min_kb);
+		}
+		assert_int_equal(out[n - 1].anon_kb, 1000 + q);
+	}
+	history_free(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -90,6 +112,7 @@ int main(void)
 		cmocka_unit_test(coarse_tiers_one_per_bucket),
 		cmocka_unit_test(a_week_fits_the_budget),
 		cmocka_unit_test(series_is_time_ordered),
+		cmocka_unit_test(series_of_a_rise_never_falls),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

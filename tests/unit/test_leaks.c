@@ -441,6 +441,55 @@ static void ranking(void **state)
 	assert_int_equal(leak_class_from_name("nonsense"), -1);
 }
 
+static void leak_3m_fn(struct hist_sample *s, double t, unsigned *seed)
+{
+	(void)seed;
+	set_anon(s, 2 * MiB + t * 3 * MiB);
+	s->heap_kb = s->anon_kb;
+	s->vm_kb = s->anon_kb + (4 << 10); /* malloc's VM grows with its RSS */
+}
+
+/* The daemon at a sub-second interval: samples carry whole seconds, so
+ * several share one; tier 0 then spans only a quarter of its samples in
+ * seconds and the 10 s tier's newest bucket overlaps it. A steady leak must
+ * go new -> growing -> leak-suspect and never look flat (plateau,
+ * reserved-only, steady) or given back (sawtooth), whatever min_duration. */
+static void steady_leak_at_a_subsecond_interval_is_never_flat(void **state)
+{
+	static const uint32_t min_durations[] = { 4, 6, 10, 20 };
+
+	for (size_t k = 0; k < sizeof(min_durations) / sizeof(*min_durations); k++) {
+		struct leak_params prm = P;
+		struct history h = {};
+		struct leak_verdict v;
+		double first_suspect = -1;
+		unsigned seed = 1;
+
+		prm.min_duration_s = min_durations[k];
+		for (double t = 0; t <= 45; t += 0.25) {
+			struct hist_sample s = { .t = T0 + (uint32_t)t };
+
+			leak_3m_fn(&s, t, &seed);
+			assert_int_equal(history_add(&h, &s), 0);
+			assert_int_equal(leak_analyse_history(&h, &prm, &v), 0);
+			if (v.cls != LEAK_NEW && v.cls != LEAK_GROWING && v.cls != LEAK_SUSPECT)
+				fail_msg("min_duration %us, t=%.2fs: %s (%s)", prm.min_duration_s, t,
+					 leak_class_name(v.cls), v.reason);
+			if (first_suspect >= 0 && v.cls != LEAK_SUSPECT)
+				fail_msg("min_duration %us, t=%.2fs: suspect since %.2fs, now %s (%s)",
+					 prm.min_duration_s, t, first_suspect, leak_class_name(v.cls), v.reason);
+			if (v.cls == LEAK_SUSPECT && first_suspect < 0)
+				first_suspect = t;
+			if (v.cls != LEAK_NEW)
+				assert_true(v.slope > 2.5 * MiB && v.slope < 3.5 * MiB);
+		}
+		if (first_suspect < prm.min_duration_s || first_suspect > prm.min_duration_s + 3)
+			fail_msg("min_duration %us: first a suspect at %.2fs", prm.min_duration_s, first_suspect);
+		assert_true(v.growth_start <= T0 + 2);
+		history_free(&h);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -461,6 +510,7 @@ int main(void)
 		cmocka_unit_test(pid_reuse_starts_afresh),
 		cmocka_unit_test(projection_shares_a_limit),
 		cmocka_unit_test(ranking),
+		cmocka_unit_test(steady_leak_at_a_subsecond_interval_is_never_flat),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -76,6 +76,24 @@ static void growth_start_after_flat_stretch(void **state)
 	assert_int_equal(trend_growth_start(t, fl, 300, 50, 10), 0);
 }
 
+/* A steady ramp whose first sample is 10 s before the next (a coarse
+ * sample, or the daemon down): the floor, which ignores one bad low, holds
+ * the second sample's value at the first, yet the ramp never rested. */
+static void growth_start_not_fooled_by_a_gap(void **state)
+{
+	double t[30], lo[30], fl[30];
+
+	t[0] = 0;
+	for (int i = 1; i < 30; i++)
+		t[i] = 9 + i;
+	for (int i = 0; i < 30; i++)
+		lo[i] = 1000.0 * t[i];
+	trend_suffix_floor(lo, 30, fl);
+	assert_true(fl[0] == lo[1]);
+	/* 1.5 s of rise tolerated, a 5 s rest needed: the ramp never rests. */
+	assert_int_equal(trend_growth_start(t, fl, 30, 5, 1500), 0);
+}
+
 static void slices_count_rises(void **state)
 {
 	double t[60], y[60], flat[60];
@@ -121,6 +139,7 @@ int main(void)
 		cmocka_unit_test(theil_sen_shrugs_off_outliers),
 		cmocka_unit_test(floor_ignores_one_bad_low),
 		cmocka_unit_test(growth_start_after_flat_stretch),
+		cmocka_unit_test(growth_start_not_fooled_by_a_gap),
 		cmocka_unit_test(slices_count_rises),
 		cmocka_unit_test(largest_fall_and_median),
 	};
