@@ -70,8 +70,10 @@ BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 
 # daemon/main.c holds main(); everything else also goes into a library that
-# the unit tests link against.
-DAEMON_SRCS := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
+# the unit tests link against. cli/render.c (pure libc: sizes, rates,
+# durations) is linked into the daemon too, so messages and tables print
+# figures the same way and there is one formatter, not one per file.
+DAEMON_SRCS := $(filter-out daemon/main.c,$(wildcard daemon/*.c)) cli/render.c
 DAEMON_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(DAEMON_SRCS))
 CLI_SRCS    := $(filter-out cli/main.c,$(wildcard cli/*.c))
 CLI_OBJS    := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRCS))
@@ -161,7 +163,7 @@ $(BUILD)/workloads/%: tests/workloads/%.c $(wildcard tests/workloads/*.h)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)$(CC) -O2 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE $< -o $@ -lm
 
-$(BUILD)/fuzz/obj/daemon/%.o: daemon/%.c daemon/*.h bpf/faultline.h $(SKELS)
+$(BUILD)/fuzz/obj/%.o: %.c daemon/*.h cli/*.h bpf/faultline.h $(SKELS)
 	@mkdir -p $(@D)
 	$(call msg,FUZZCC,$@)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
 

@@ -1,10 +1,12 @@
 #include "leak_alert.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <syslog.h>
 #include <systemd/sd-journal.h>
 
 #include "procfs.h"
+#include "render.h"
 #include "report.h"
 
 static bool due(uint32_t last, uint32_t now, uint32_t interval)
@@ -52,17 +54,10 @@ json_object *leak_alert_event(const struct proc *p, enum leak_alert_kind kind, c
 	return ev;
 }
 
-static const char *human(double b, char *buf, size_t len)
+/* Per second, as the CLI's tables print rates of storms (cli/render.c). */
+static const char *per_second(double b, char *buf, size_t len)
 {
-	static const char *const u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	int i = 0;
-
-	while (b >= 1024 && i < 4) {
-		b /= 1024;
-		i++;
-	}
-	snprintf(buf, len, "%.1f %s", b, u[i]);
-	return buf;
+	return fmt_bytes(b > 0 ? (uint64_t)llround(b) : 0, buf, len);
 }
 
 void leak_alert_message(const struct proc *p, enum leak_alert_kind kind, char *msg, size_t len)
@@ -72,12 +67,12 @@ void leak_alert_message(const struct proc *p, enum leak_alert_kind kind, char *m
 
 	if (kind == LEAK_ALERT_SUSPECT)
 		snprintf(msg, len, "leak suspect: %s (pid %u) grows %s/s for %us, now %s anon+swap (%s)", p->comm,
-			 p->key.tgid, human(v->slope, rate, sizeof(rate)), v->growing_for_s,
-			 human((double)v->owned, own, sizeof(own)), v->reason);
+			 p->key.tgid, per_second(v->slope, rate, sizeof(rate)), v->growing_for_s,
+			 fmt_bytes(v->owned, own, sizeof(own)), v->reason);
 	else
 		snprintf(msg, len, "leak: %s (pid %u) will exhaust %s%s%s in %.0f s at %s/s", p->comm, p->key.tgid,
 			 mem_limit_name(v->proj.kind), v->proj.where[0] ? " of " : "", v->proj.where, v->proj.tte_s,
-			 human(v->proj.rate, rate, sizeof(rate)));
+			 per_second(v->proj.rate, rate, sizeof(rate)));
 }
 
 int leak_alert_journal(const struct proc *p, enum leak_alert_kind kind, const struct cgcache *cg)

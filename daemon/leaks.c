@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "render.h"
 #include "trend.h"
 
 /* The classes in protocol spelling, in enum order. */
@@ -46,33 +47,21 @@ bool leak_is_grower(const struct leak_verdict *v)
 	return (v->cls == LEAK_SUSPECT || v->cls == LEAK_GROWING) && v->slope > 0;
 }
 
-/* Short human figures for the one-line reasons (the CLI has its own). */
+/* Figures in the one-line reasons, printed as the CLI prints them. */
 static const char *hbytes(double b, char *buf, size_t len)
 {
-	static const char *const u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	int i = 0;
-
-	while (fabs(b) >= 1024 && i < 4) {
-		b /= 1024;
-		i++;
+	if (b < 0 && len > 1) {
+		buf[0] = '-';
+		fmt_bytes((uint64_t)llround(-b), buf + 1, len - 1);
+	} else {
+		fmt_bytes(b > 0 ? (uint64_t)llround(b) : 0, buf, len);
 	}
-	snprintf(buf, len, i && fabs(b) < 10 ? "%.1f %s" : "%.0f %s", b, u[i]);
 	return buf;
 }
 
 static const char *hdur(double s, char *buf, size_t len)
 {
-	unsigned long v = s > 0 ? (unsigned long)(s + 0.5) : 0;
-
-	if (v < 120)
-		snprintf(buf, len, "%lus", v);
-	else if (v < 7200)
-		snprintf(buf, len, "%lumin", v / 60);
-	else if (v < 172800)
-		snprintf(buf, len, "%.1fh", v / 3600.0);
-	else
-		snprintf(buf, len, "%.1fd", v / 86400.0);
-	return buf;
+	return fmt_duration(s > 0 ? (uint64_t)(s + 0.5) : 0, buf, len);
 }
 
 static double med3(double a, double b, double c)

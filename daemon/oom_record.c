@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "render.h"
 #include "report.h"
 #include "units.h"
 
@@ -357,16 +358,16 @@ void oom_record_message(json_object *rec, char *buf, size_t len)
 	json_object_object_get_ex(rec, "trigger", &t);
 	json_object_object_get_ex(rec, "constraint", &k);
 	kind = sget(k, "kind", "system");
-	format_bytes(uget(v, "rss_anon"), anon, sizeof(anon));
+	fmt_bytes(uget(v, "rss_anon"), anon, sizeof(anon));
 	if (!strcmp(kind, "memcg")) {
 		where = sget(k, "cgroup", sget(v, "cgroup", "an unknown memory cgroup"));
-		format_bytes(uget(k, "limit"), lim, sizeof(lim));
+		fmt_bytes(uget(k, "limit"), lim, sizeof(lim));
 		snprintf(buf, len, "OOM killer: killed %s (pid %llu, %s anon) in %s, limit %s, triggered by %s (pid %llu)",
 			 sget(v, "comm", "?"), (unsigned long long)uget(v, "pid"), anon, where, lim,
 			 sget(t, "comm", "?"), (unsigned long long)uget(t, "pid"));
 	} else {
 		where = sget(v, "cgroup", NULL);
-		format_bytes(uget(k, "mem_total"), lim, sizeof(lim));
+		fmt_bytes(uget(k, "mem_total"), lim, sizeof(lim));
 		snprintf(buf, len,
 			 "OOM killer: killed %s (pid %llu, %s anon)%s%s, system-wide (MemTotal %s), triggered by %s (pid %llu)",
 			 sget(v, "comm", "?"), (unsigned long long)uget(v, "pid"), anon, where ? " in " : "",

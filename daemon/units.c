@@ -92,20 +92,3 @@ int parse_bool(const char *s, int *out)
 	}
 	return -EINVAL;
 }
-
-char *format_bytes(uint64_t b, char *buf, size_t len)
-{
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
-	double v = (double)b;
-	int u = 0;
-
-	while (v >= 1024 && u < 5) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, len, "%llu B", (unsigned long long)b);
-	else
-		snprintf(buf, len, v < 10 ? "%.1f %s" : "%.0f %s", v, unit[u]);
-	return buf;
-}

@@ -16,7 +16,5 @@ int parse_uint(const char *s, uint64_t *out);
 /* yes/no/true/false/on/off/1/0 */
 int parse_bool(const char *s, int *out);
 
-/* "512 B", "4.0 KiB", "3.1 GiB": sizes in messages people read. */
-char *format_bytes(uint64_t b, char *buf, size_t len);
 
 #endif
