@@ -154,14 +154,22 @@ static void run_free(struct hooks *h, struct hook_run *r)
 /* The same epoll batch may still hold events for a run that just finished
  * (its pipe and its pidfd together): its fds are closed at once, its memory
  * only after the batch. */
+static void unwatch_close(struct hooks *h, int fd)
+{
+	/* close() alone leaves the epoll registration alive while any copy of
+	 * the open file exists (a hook forked meanwhile holds one until its
+	 * exec), and a later batch would hand back a pointer to a freed run. */
+	if (fd < 0)
+		return;
+	epoll_ctl(h->epfd, EPOLL_CTL_DEL, fd, NULL);
+	close(fd);
+}
+
 static void run_retire(struct hooks *h, struct hook_run *r)
 {
-	if (r->pidfd >= 0)
-		close(r->pidfd);
-	if (r->out >= 0)
-		close(r->out);
-	if (r->timer >= 0)
-		close(r->timer);
+	unwatch_close(h, r->pidfd);
+	unwatch_close(h, r->out);
+	unwatch_close(h, r->timer);
 	r->pidfd = r->out = r->timer = -1;
 	r->done = true;
 	h->ndone++;
