@@ -5,12 +5,14 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cgfind.h"
 #include "daemon.h"
 #include "leak_alert.h"
 #include "log.h"
@@ -114,6 +116,59 @@ int daemon_event_fn(void *ctx, void *data, size_t size)
 	return on_event(ctx, data, size);
 }
 
+/* Memory cgroups whose path could not be found, and when: the hierarchy
+ * walk below is retried for them at most every CG_RETRY_MS, not per process
+ * per snapshot. One loop thread, one daemon per process: file scope. */
+#define CG_MISSES 32
+#define CG_RETRY_MS 30000
+static struct {
+	uint64_t id, at_ms;
+} cg_missed[CG_MISSES];
+static unsigned cg_missed_next;
+
+static bool cg_recently_missed(uint64_t id, uint64_t now)
+{
+	for (unsigned i = 0; i < CG_MISSES; i++)
+		if (cg_missed[i].id == id && now - cg_missed[i].at_ms < CG_RETRY_MS)
+			return true;
+	return false;
+}
+
+/* The path of p's memory cgroup, into the cache. /proc/PID/cgroup is cheap
+ * but is trusted only when that directory's inode is the memcg id the kernel
+ * reported: a daemon inside a PID namespace (a container, the systemd test
+ * harness) reads another process's /proc/PID, or none, for a global pid.
+ * Otherwise the hierarchy is searched by id (rare: once per new cgroup). */
+static void learn_cgroup_path(struct daemon *d, const struct proc *p)
+{
+	const char *root = d->oom.memcg_root;
+	char path[512], full[1024];
+	struct stat st;
+	uint64_t now;
+
+	if (procfs_memcg_path("/proc", p->key.tgid, path, sizeof(path)) == 0) {
+		if (!root[0]) {
+			cgcache_put(&d->cgroups, p->memcg_id, path); /* nothing to check against */
+			return;
+		}
+		snprintf(full, sizeof(full), "%s%s", root, path);
+		if (stat(full, &st) == 0 && (uint64_t)st.st_ino == p->memcg_id) {
+			cgcache_put(&d->cgroups, p->memcg_id, path);
+			return;
+		}
+	}
+	now = now_mono_ms();
+	if (!root[0] || cg_recently_missed(p->memcg_id, now))
+		return;
+	if (cgfind_path_by_id(root, p->memcg_id, path, sizeof(path)) == 0) {
+		cgcache_put(&d->cgroups, p->memcg_id, path);
+		return;
+	}
+	cg_missed[cg_missed_next].id = p->memcg_id;
+	cg_missed[cg_missed_next].at_ms = now;
+	cg_missed_next = (cg_missed_next + 1) % CG_MISSES;
+}
+
 static void apply_rec(const struct fl_proc_rec *rec, void *ctx)
 {
 	struct daemon *d = ctx;
@@ -126,12 +181,8 @@ static void apply_rec(const struct fl_proc_rec *rec, void *ctx)
 	if (is_new || p->comm_changed)
 		proctab_set_cmdline(&d->procs, p, procfs_cmdline("/proc", p->key.tgid));
 	/* Once per cgroup: also for a process that moved into a new one. */
-	if (p->memcg_id && !cgcache_get(&d->cgroups, p->memcg_id)) {
-		char path[512];
-
-		if (procfs_memcg_path("/proc", p->key.tgid, path, sizeof(path)) == 0)
-			cgcache_put(&d->cgroups, p->memcg_id, path);
-	}
+	if (p->memcg_id && !cgcache_get(&d->cgroups, p->memcg_id))
+		learn_cgroup_path(d, p);
 }
 
 /* Warnings for this round's suspects: journal, event log, watch clients. */
