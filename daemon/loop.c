@@ -177,8 +177,10 @@ static void apply_rec(const struct fl_proc_rec *rec, void *ctx)
 
 	if (!p)
 		return;
-	/* Once per process and exec, never per snapshot. */
-	if (is_new || p->comm_changed)
+	/* Once per process and exec, never per snapshot; and only from the
+	 * /proc entry of this very process (same start time): inside a PID
+	 * namespace /proc/<global pid> belongs to another process, or none. */
+	if ((is_new || p->comm_changed) && procfs_is_process("/proc", p->key.tgid, p->key.start_ns))
 		proctab_set_cmdline(&d->procs, p, procfs_cmdline("/proc", p->key.tgid));
 	/* Once per cgroup: also for a process that moved into a new one. */
 	if (p->memcg_id && !cgcache_get(&d->cgroups, p->memcg_id))
