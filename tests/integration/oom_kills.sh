@@ -19,16 +19,6 @@ hook_timeout = 45s
 EOF
 fl_start_daemon --config "$FL_TMP/fl.conf"
 
-# record_of PID: waits for the OOM record whose victim is PID; prints its id.
-record_of() {
-	local i id
-	for i in $(seq 1 100); do
-		id=$(fl_json oom -n 1000 | jq --argjson p "$1" '[.kills[] | select(.victim.pid == $p)][0].id // empty')
-		[ -n "$id" ] && { echo "$id"; return 0; }
-		sleep 0.1
-	done
-	return 1
-}
 # settled ID: waits for the record's outcome to leave "pending".
 settled() {
 	local i
@@ -88,7 +78,7 @@ wl=$!
 FL_SPAWNED+=("$wl")
 wait "$wl"
 check_eq "single: the allocator died of SIGKILL" 137 $?
-id1=$(record_of "$wl")
+id1=$(fl_oom_record_of "$wl")
 check_cmd "single: a record for pid $wl" test -n "$id1"
 settled "$id1"
 r1=$(fl_json oom show "$id1")
@@ -129,7 +119,7 @@ exec {holdfd}>&-
 wait "$alloc"
 # On a loaded machine the holder's memory may go too slowly for the
 # allocator, which is then killed too: a second kill, after the first.
-id2=$(record_of "$holder")
+id2=$(fl_oom_record_of "$holder")
 check_cmd "pair: a record for the holder (pid $holder)" test -n "$id2"
 hangpid=$(awk -v id="$id1" '$1 == "hang" && $2 == id {print $3}' "$FL_TMP/hang-pids" 2>/dev/null)
 check_cmd "tracing went on while kill $id1's hook hung: kill $id2 is recorded and that hook (pid $hangpid) still runs" \
@@ -154,7 +144,7 @@ child=$(fl_wait_line "$FL_TMP/parent.out" '^CHILD' | awk '{print $2}')
 status=$(fl_wait_line "$FL_TMP/parent.out" '^STATUS' | awk '{print $2}')
 check_eq "child: killed by SIGKILL, as its parent saw" 137 "$status"
 check_cmd "child: the parent (pid $parent) lives on" kill -0 "$parent"
-id3=$(record_of "$child")
+id3=$(fl_oom_record_of "$child")
 check_cmd "child: a record for the child (pid $child)" test -n "$id3"
 settled "$id3"
 r3=$(fl_json oom show "$id3")

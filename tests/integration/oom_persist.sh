@@ -40,16 +40,6 @@ print('end', off, len(data))
 EOF
 }
 
-record_of() {
-	local i id
-	for i in $(seq 1 100); do
-		id=$(fl_json oom -n 1000 | jq --argjson p "$1" '[.kills[] | select(.victim.pid == $p)][0].id // empty')
-		[ -n "$id" ] && { echo "$id"; return 0; }
-		sleep 0.1
-	done
-	return 1
-}
-
 # --- a leaking process, OOM-killed ----------------------------------------------
 cg=$(fl_make_memcg oomp-leak "$LIMIT") || { not_ok "cannot create a memory cgroup"; exit 1; }
 mkfifo "$FL_TMP/leak.in"
@@ -66,7 +56,7 @@ done
 wait "$leak"
 check_eq "the leaking process died of SIGKILL" 137 $?
 exec {leakfd}>&-
-id=$(record_of "$leak")
+id=$(fl_oom_record_of "$leak")
 check_cmd "a record for the leaking process (pid $leak)" test -n "$id"
 rec=$(fl_json oom show "$id")
 check_cmd "the kernel logged the kill of pid $leak" sh -c "dmesg | grep -q 'Killed process $leak (mem_shape)'"
@@ -131,7 +121,7 @@ sh -c "$IN_MEMCG" "$cg2" "$FL_BUILD/workloads/oom_alloc" --mb 200 --step-mb 4 >"
 next=$!
 FL_SPAWNED+=("$next")
 wait "$next"
-id2=$(record_of "$next")
+id2=$(fl_oom_record_of "$next")
 check_cmd "the next kill is recorded (pid $next)" test -n "$id2"
 check_cmd "with an id above the torn one ($id2 > $torn_id)" test "${id2:-0}" -gt "$torn_id"
 check_eq "the file reads back whole (independent reader): whole frames end where the file does" yes \

@@ -4,6 +4,7 @@
 #   fl_spawn VAR WORKLOAD ARGS             start tests/workloads/WORKLOAD; sets VAR_pid VAR_out VAR_fd
 #   fl_wait_line FILE REGEX [TIMEOUT]      wait for a line in a workload's output, print it
 #   fl_release VAR                         close the workload's stdin (it exits) and reap it
+#   fl_oom_record_of PID                   wait for the OOM record whose victim is PID, print its id
 #   ok / not_ok / check_eq / check_within_pct / check_cmd   TAP lines counted by tests/run.sh
 # Everything started here is stopped by pid on exit; never by name.
 set -u
@@ -208,4 +209,16 @@ fl_in_memcg() {
 
 fl_done() {
 	[ "$FL_FAILS" -eq 0 ]
+}
+
+# fl_oom_record_of PID: waits up to 10 s for the OOM record whose victim is
+# PID; prints its id.
+fl_oom_record_of() {
+	local i id
+	for i in $(seq 1 100); do
+		id=$(fl_json oom -n 1000 | jq --argjson p "$1" '[.kills[] | select(.victim.pid == $p)][0].id // empty')
+		[ -n "$id" ] && { echo "$id"; return 0; }
+		sleep 0.1
+	done
+	return 1
 }
