@@ -288,9 +288,16 @@ static void quiet_class(const struct hist_sample *s, size_t n, const struct leak
 {
 	double rise = fmax(0, S->y[n - 1] - min_lo);
 	int64_t file_growth = ((int64_t)s[n - 1].file_kb - (int64_t)s[0].file_kb) * 1024;
-	char a[32], b[32];
+	char a[32], b[32], c[32];
 
-	if (v->vm_delta - file_growth >= (int64_t)prm->min_growth) {
+	if (v->vm_delta - file_growth >= (int64_t)prm->min_growth && S->t[n - 1] < prm->min_duration_s) {
+		/* A leak's first second looks the same (malloc maps before it
+		 * touches): call it reserved only once it has stayed so. */
+		v->cls = LEAK_NEW;
+		snprintf(v->reason, sizeof(v->reason), "VM grew %s, anon+swap only %s, for %s: too early to tell",
+			 hbytes((double)v->vm_delta, a, sizeof(a)), hbytes(rise, b, sizeof(b)),
+			 hdur(S->t[n - 1], c, sizeof(c)));
+	} else if (v->vm_delta - file_growth >= (int64_t)prm->min_growth) {
 		v->cls = LEAK_RESERVED_ONLY;
 		snprintf(v->reason, sizeof(v->reason), "VM grew %s, anon+swap only %s: reserved, not used",
 			 hbytes((double)v->vm_delta, a, sizeof(a)), hbytes(rise, b, sizeof(b)));

